@@ -1,0 +1,12 @@
+/* reservoir.h — includes every Reservoir header.  Each layer's header also
+ * compiles on its own; include just the one you need to keep builds lean. */
+#ifndef RESERVOIR_H
+#define RESERVOIR_H
+
+#include "reservoir/base.h"
+#include "reservoir/vm.h"
+#include "reservoir/region.h"
+#include "reservoir/heap.h"
+#include "reservoir/malloc.h"
+
+#endif /* RESERVOIR_H */
