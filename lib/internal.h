@@ -42,3 +42,32 @@ void rsvi_fault_clear(void);
 unsigned rsvi_fault_calls(enum rsvi_fault_kind kind);
 
 #endif /* RSV_INTERNAL_H */
+
+/* ---- env.c: options from the environment, read once without allocating -- */
+/* RSV_DEBUG words -> bits (the debug layer maps them onto its options). */
+enum {
+    RSVI_DBG_FILL = 1u << 0,
+    RSVI_DBG_CANARY = 1u << 1,
+    RSVI_DBG_GUARD = 1u << 2,
+    RSVI_DBG_QUARANTINE = 1u << 3,
+    RSVI_DBG_LEAKS = 1u << 4,
+    RSVI_DBG_OOM_ABORT = 1u << 5,
+    RSVI_DBG_GUARD_UNDER = 1u << 6,   /* guard page before the block */
+    RSVI_DBG_BACKTRACE = 1u << 7,
+    RSVI_DBG_ALL = RSVI_DBG_FILL | RSVI_DBG_CANARY | RSVI_DBG_QUARANTINE | RSVI_DBG_LEAKS
+                 | RSVI_DBG_OOM_ABORT
+};
+typedef struct rsvi_env {
+    int verbose;            /* RSV_VERBOSE: print stats at exit (0/1) */
+    unsigned debug;         /* RSV_DEBUG: RSVI_DBG_* bits; 0 = off */
+    long purge_delay_ms;    /* RSV_PURGE_DELAY in ms; -1 = unset (heap default) */
+    size_t reserve;         /* RSV_RESERVE in bytes (k/m/g suffixes); 0 = unset */
+    int large_pages;        /* RSV_LARGE_PAGES=1 */
+} rsvi_env_t;
+/* Parsed on first call (thread-safe, idempotent); never allocates. */
+const rsvi_env_t *rsvi_env(void);
+/* Parses an RSV_DEBUG value ("fill,canary", "all", "1"); unknown words are
+ * ignored.  Exposed for tests. */
+unsigned rsvi_env_parse_debug(const char *s);
+/* Parses "123", "64k", "2m", "1g" (case-insensitive); 0 on a bad value. */
+size_t rsvi_env_parse_size(const char *s);
