@@ -22,6 +22,7 @@ typedef struct rsvi_os_caps {
     int can_release_part;      /* part of a reservation can be released (POSIX munmap) */
     int recommit_zeroed;       /* decommitted then recommitted pages read zero */
     int overcommits;           /* commit does not charge memory up front */
+    int large_commits_at_reserve; /* a large-page reservation arrives committed (Windows) */
 } rsvi_os_caps_t;
 
 /* The capabilities; valid at any time (initialises on first call). */

@@ -31,6 +31,7 @@ const rsvi_os_caps_t *rsvi_os_caps(void)
         c.can_release_part = 1;
         c.recommit_zeroed = 1;
         c.overcommits = 1;
+        c.large_commits_at_reserve = 0;
         posix_caps = c; /* idempotent: every thread computes the same value */
     }
     return &posix_caps;
