@@ -40,6 +40,10 @@ void rsvi_fault_set(enum rsvi_fault_kind kind, unsigned n, int persistent);
 void rsvi_fault_clear(void);
 /* Calls of `kind` seen since the last rsvi_fault_set/clear. */
 unsigned rsvi_fault_calls(enum rsvi_fault_kind kind);
+/* Reservations made through rsv_vm_reserve and not yet released, and the
+ * committed runs recorded inside them (leak checks and tests). */
+size_t rsvi_vm_reservations(void);
+size_t rsvi_vm_runs(void);
 
 #endif /* RSV_INTERNAL_H */
 

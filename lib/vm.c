@@ -1,5 +1,11 @@
-/* lib/vm.c — the public vm layer (reservoir/vm.h): argument checks, the
- * fault-injection seam, and the calls into the OS backend.
+/* lib/vm.c — the public vm layer (reservoir/vm.h): argument checks against
+ * the book of Reservoir's own reservations (vm_book.c), the fault-injection
+ * seam, and the calls into the OS backend.
+ *
+ * Every range operation runs under the book's lock: look the range up
+ * (EINVAL unless it lies inside one reservation, aligned to its unit),
+ * prepare the book's nodes, call the OS, then record the outcome, so a
+ * failure at any step leaves both the memory and the book as they were.
  * Must never crash on a bad argument, allocate from a heap, or print.
  */
 #include <errno.h>
@@ -8,6 +14,7 @@
 
 #include "internal.h"
 #include "os/os.h"
+#include "vm_book.h"
 
 /* ---- fault injection ---------------------------------------------------- */
 
@@ -48,75 +55,173 @@ size_t rsv_vm_granularity(void) { return rsvi_os_caps()->granularity; }
 
 static int vm_is_pow2(size_t x) { return x && !(x & (x - 1)); }
 
+/* Rounds n up to unit (a power of two); 0 on overflow. */
+static size_t vm_round(size_t n, size_t unit)
+{
+    if (n > SIZE_MAX - (unit - 1)) return 0;
+    return (n + unit - 1) & ~(unit - 1);
+}
+
 int rsv_vm_reserve(size_t size, size_t alignment, unsigned flags, void **out, unsigned *granted)
 {
     const rsvi_os_caps_t *caps = rsvi_os_caps();
     if (!out || size == 0) return EINVAL;
+    if (flags & ~(unsigned)(RSV_VM_LARGE_PAGES | RSV_VM_EXECUTABLE)) return EINVAL;
     if (alignment == 0) alignment = caps->granularity;
     if (!vm_is_pow2(alignment) || alignment < caps->granularity) return EINVAL;
-    size_t g = caps->granularity;
-    if (size > SIZE_MAX - g) return ENOMEM;
-    size = (size + g - 1) & ~(g - 1);
+    size = vm_round(size, caps->granularity);
+    if (size == 0 || size > SIZE_MAX / 2) return ENOMEM;
     if (vm_fault(RSVI_FAULT_RESERVE)) return ENOMEM;
-    return rsvi_os_reserve(size, alignment, flags, out, granted);
-}
 
-/* Validates a page range argument. */
-static int vm_range(const void *p, size_t n)
-{
-    size_t page = rsvi_os_caps()->page_size;
-    if (!p || n == 0) return EINVAL;
-    if ((uintptr_t)p & (page - 1)) return EINVAL;
-    if (n > UINTPTR_MAX - (uintptr_t)p) return EINVAL;
+    void *base = NULL;
+    unsigned got = 0;
+    int e = rsvi_os_reserve(size, alignment, flags, &base, &got);
+    if (e) return e;
+    int hard = (got & RSVI_VM_HARD_LARGE) != 0;
+    got &= ~RSVI_VM_HARD_LARGE;
+    unsigned prot = (got & RSV_VM_EXECUTABLE) ? RSV_PROT_RWX : RSV_PROT_RW;
+
+    rsvi_vmb_lock();
+    e = rsvi_vmb_prepare(2);
+    if (e == 0) {
+        rsvi_vmb_add((uintptr_t)base, size, got, hard ? caps->large_page_size : caps->page_size);
+        if (hard && caps->large_commits_at_reserve)
+            rsvi_vmb_set(rsvi_vmb_find((uintptr_t)base), (uintptr_t)base,
+                         (uintptr_t)base + size, 1, prot);
+    }
+    rsvi_vmb_unlock();
+    if (e) {
+        (void)rsvi_os_release(base, size);
+        return e;
+    }
+    *out = base;
+    if (granted) *granted = got;
     return 0;
 }
 
-static size_t vm_round(size_t n)
+/* Under the lock: checks that [p, p + n rounded to the unit) lies inside one
+ * reservation with p aligned to its unit; stores the reservation and the
+ * range.  0 or EINVAL. */
+static int vm_locate(const void *p, size_t n, const rsvi_vmb_node_t **resv,
+                     uintptr_t *lo, uintptr_t *hi)
 {
-    size_t page = rsvi_os_caps()->page_size;
-    return (n + page - 1) & ~(page - 1);
+    if (!p || n == 0) return EINVAL;
+    const rsvi_vmb_node_t *r = rsvi_vmb_find((uintptr_t)p);
+    if (!r) return EINVAL;
+    uintptr_t a = (uintptr_t)p;
+    if (a & (r->unit - 1)) return EINVAL;
+    size_t len = vm_round(n, r->unit);
+    if (len == 0 || len > r->end - a) return EINVAL;
+    *resv = r;
+    *lo = a;
+    *hi = a + len;
+    return 0;
 }
 
 int rsv_vm_commit(void *p, size_t n)
 {
-    int e = vm_range(p, n);
-    if (e) return e;
-    if (vm_fault(RSVI_FAULT_COMMIT)) return ENOMEM;
-    return rsvi_os_commit(p, vm_round(n), RSV_PROT_RW);
+    const rsvi_vmb_node_t *r;
+    uintptr_t lo, hi;
+    rsvi_vmb_lock();
+    int e = vm_locate(p, n, &r, &lo, &hi);
+    if (e == 0 && vm_fault(RSVI_FAULT_COMMIT)) e = ENOMEM;
+    if (e == 0) e = rsvi_vmb_prepare(2);
+    if (e == 0) {
+        unsigned prot = (r->aux & RSV_VM_EXECUTABLE) ? RSV_PROT_RWX : RSV_PROT_RW;
+        e = rsvi_os_commit(p, hi - lo, prot);
+        if (e == 0) rsvi_vmb_set(r, lo, hi, 1, prot);
+    }
+    rsvi_vmb_unlock();
+    return e;
 }
 
 int rsv_vm_decommit(void *p, size_t n)
 {
-    int e = vm_range(p, n);
-    return e ? e : rsvi_os_decommit(p, vm_round(n));
+    const rsvi_vmb_node_t *r;
+    uintptr_t lo, hi;
+    rsvi_vmb_lock();
+    int e = vm_locate(p, n, &r, &lo, &hi);
+    if (e == 0) e = rsvi_vmb_prepare(2);
+    if (e == 0) {
+        e = rsvi_os_decommit(p, hi - lo);
+        if (e == 0) rsvi_vmb_set(r, lo, hi, 0, RSV_PROT_NONE);
+    }
+    rsvi_vmb_unlock();
+    return e;
 }
 
 int rsv_vm_purge(void *p, size_t n)
 {
-    int e = vm_range(p, n);
-    return e ? e : rsvi_os_purge(p, vm_round(n));
+    const rsvi_vmb_node_t *r;
+    uintptr_t lo, hi;
+    unsigned first;
+    rsvi_vmb_lock();
+    int e = vm_locate(p, n, &r, &lo, &hi);
+    if (e == 0 && !rsvi_vmb_committed(lo, hi, &first)) e = EINVAL;
+    if (e == 0) e = rsvi_os_purge(p, hi - lo);
+    rsvi_vmb_unlock();
+    return e;
 }
 
 int rsv_vm_protect(void *p, size_t n, unsigned prot, unsigned *old)
 {
-    int e = vm_range(p, n);
-    if (e) return e;
+    const rsvi_vmb_node_t *r;
+    uintptr_t lo, hi;
+    unsigned first = 0;
     if (prot & ~(unsigned)RSV_PROT_RWX) return EINVAL;
-    if (vm_fault(RSVI_FAULT_PROTECT)) return ENOMEM;
-    if (old) *old = RSV_PROT_RW; /* TODO(vm bookkeeping): the real previous protection */
-    return rsvi_os_protect(p, vm_round(n), prot);
+    rsvi_vmb_lock();
+    int e = vm_locate(p, n, &r, &lo, &hi);
+    if (e == 0 && !rsvi_vmb_committed(lo, hi, &first)) e = EINVAL;
+    if (e == 0 && vm_fault(RSVI_FAULT_PROTECT)) e = ENOMEM;
+    if (e == 0) e = rsvi_vmb_prepare(2);
+    if (e == 0) {
+        e = rsvi_os_protect(p, hi - lo, prot);
+        if (e == 0) rsvi_vmb_set(r, lo, hi, 1, prot);
+    }
+    rsvi_vmb_unlock();
+    if (e == 0 && old) *old = first;
+    return e;
 }
 
 int rsv_vm_release(void *base, size_t size)
 {
-    int e = vm_range(base, size ? size : 1);
-    if (e) return e;
-    if (size == 0) return EINVAL; /* TODO(vm bookkeeping): look the size up */
-    return rsvi_os_release(base, vm_round(size));
+    if (!base) return EINVAL;
+    rsvi_vmb_lock();
+    const rsvi_vmb_node_t *r = rsvi_vmb_find((uintptr_t)base);
+    size_t have = r ? r->end - r->start : 0;
+    int e = 0;
+    if (!r || r->start != (uintptr_t)base) e = EINVAL;
+    else if (size != 0 && vm_round(size, rsvi_os_caps()->granularity) != have) e = EINVAL;
+    /* Released under the lock, so nobody can be handed the same addresses
+     * and record them before this record is gone. */
+    if (e == 0) e = rsvi_os_release(base, have);
+    if (e == 0) rsvi_vmb_remove(r);
+    rsvi_vmb_unlock();
+    return e;
 }
 
 int rsv_vm_query(const void *addr, rsv_vm_info_t *info)
 {
     if (!info) return EINVAL;
-    return rsvi_os_query(addr, info);
+    rsvi_vmb_lock();
+    const rsvi_vmb_node_t *r = rsvi_vmb_find((uintptr_t)addr);
+    if (r) rsvi_vmb_describe(r, (uintptr_t)addr, info);
+    rsvi_vmb_unlock();
+    return r ? 0 : rsvi_os_query(addr, info);
+}
+
+size_t rsvi_vm_reservations(void)
+{
+    rsvi_vmb_lock();
+    size_t n = rsvi_vmb_reservations();
+    rsvi_vmb_unlock();
+    return n;
+}
+
+size_t rsvi_vm_runs(void)
+{
+    rsvi_vmb_lock();
+    size_t n = rsvi_vmb_runs();
+    rsvi_vmb_unlock();
+    return n;
 }

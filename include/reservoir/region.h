@@ -53,6 +53,8 @@ typedef struct rsv_region {
     size_t commits;      /* number of OS commit calls made */
     size_t decommits;    /* number of OS decommit calls made */
     unsigned flags;      /* RSV_REGION_* as granted (LARGE_PAGES cleared on fallback) */
+    size_t page;         /* unit of commit: the page size, or the large page
+                            size when the reservation got hard large pages */
 } rsv_region_t;
 
 typedef struct rsv_region_stats {
@@ -68,15 +70,18 @@ RSV_API int rsv_region_init(rsv_region_t *r, const rsv_region_opts_t *opts);
  * Note: when *r lives inside the region itself, copy it out first. */
 RSV_API void rsv_region_release(rsv_region_t *r);
 
-/* Ensures [0, offset) is committed, rounding the new end up to the commit
- * step (never past `usable`).  Returns 0, or ENOMEM when offset > usable or
- * the OS refuses; on failure the region is exactly as before and the error
- * handler has been called. */
+/* Ensures [0, offset) is committed: the new end is offset rounded up to a
+ * multiple of the commit step (counted from base), never past `usable`.
+ * Returns 0, or ENOMEM when offset > usable or the OS refuses; on failure
+ * the region (memory, fields and stats) is exactly as before, the error
+ * handler has been called once, and the region stays usable. */
 RSV_API int rsv_region_commit_to(rsv_region_t *r, size_t offset);
 
 /* Shrinks the committed prefix: keeps [0, offset + retain) committed
- * (rounded up to pages) and decommits the rest.  Does nothing when that is
- * not smaller than what is committed.  Returns 0 or an error code. */
+ * (rounded up to pages) and decommits the rest, whose contents are lost (a
+ * later commit reads zero).  Does nothing when that is not smaller than what
+ * is committed.  Returns 0 or an error code (handler called, region as
+ * before). */
 RSV_API int rsv_region_decommit_from(rsv_region_t *r, size_t offset);
 
 RSV_API void rsv_region_stats(const rsv_region_t *r, rsv_region_stats_t *out);

@@ -55,6 +55,10 @@ typedef struct rsv_vm_info {
     rsv_vm_state_t state;
     unsigned prot;         /* RSV_PROT_* of the run (RSV_PROT_NONE unless COMMITTED) */
     unsigned flags;        /* RSV_VM_* granted to the reservation */
+    size_t page_size;      /* the reservation's unit of commit/protect: the
+                              page size, or the large page size when the
+                              reservation got hard large pages (MAP_HUGETLB /
+                              MEM_LARGE_PAGES); 0 when FREE */
     int exact;             /* 1: from Reservoir's bookkeeping or the OS's own
                               query; 0: best effort (outside any Reservoir
                               reservation on POSIX) */

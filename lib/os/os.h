@@ -30,7 +30,13 @@ const rsvi_os_caps_t *rsvi_os_caps(void);
 
 /* Reserves size bytes (multiple of granularity) aligned to align (power of
  * two >= granularity): inaccessible, uncommitted.  RSV_VM_LARGE_PAGES in
- * flags asks for large pages; *granted says what was obtained. */
+ * flags asks for large pages; *granted says what was obtained: the flags
+ * asked for, RSV_VM_LARGE_PAGES cleared on fallback, and RSVI_VM_HARD_LARGE
+ * added when the reservation is made of large pages (MAP_HUGETLB,
+ * MEM_LARGE_PAGES), so every later range in it must be a multiple of
+ * large_page_size; without it RSV_VM_LARGE_PAGES means a hint the kernel
+ * honours (transparent huge pages). */
+#define RSVI_VM_HARD_LARGE (1u << 31)
 int rsvi_os_reserve(size_t size, size_t align, unsigned flags, void **out, unsigned *granted);
 /* Makes [p, p+n) committed with protection prot (RSV_PROT_*). */
 int rsvi_os_commit(void *p, size_t n, unsigned prot);
