@@ -8,5 +8,6 @@
 #include "reservoir/region.h"
 #include "reservoir/heap.h"
 #include "reservoir/malloc.h"
+#include "reservoir/debug.h"
 
 #endif /* RESERVOIR_H */
