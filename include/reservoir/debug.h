@@ -116,9 +116,9 @@ typedef struct rsv_debug_report {
     size_t text_len;
 } rsv_debug_report_t;
 
-/* Receives every report.  Called without the allocator's locks held for
- * corruption reports, but on paths that must not allocate: a handler must
- * not allocate from the allocator that reports. */
+/* Receives every report.  Called with the reporting allocator's locks
+ * held and on paths that must not allocate: a handler must not call into
+ * the allocator that reports (copy what it needs; r->text is complete). */
 typedef void (*rsv_debug_report_fn)(void *user, const rsv_debug_report_t *r);
 typedef struct rsv_debug_report_handler {
     rsv_debug_report_fn fn;     /* NULL: rsv_debug_report_to_stderr */
