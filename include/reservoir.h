@@ -6,6 +6,8 @@
 #include "reservoir/base.h"
 #include "reservoir/vm.h"
 #include "reservoir/region.h"
+#include "reservoir/arena.h"
+#include "reservoir/pool.h"
 #include "reservoir/heap.h"
 #include "reservoir/malloc.h"
 #include "reservoir/debug.h"

@@ -1,0 +1,442 @@
+/* lib/pool.c — the out-of-line half of reservoir/pool.h: creating and
+ * destroying pools, carving blocks in batches, slow mode (shared pools,
+ * memory tools, the debug layer), reporting bad frees and corrupted links,
+ * reset, ownership and stats.
+ *
+ * Owns the pool's private header (struct pool_full) and the in-use bitmap.
+ * Must never follow a free-list link it has not validated, never change a
+ * pool on a refused free, never allocate from anything but the pool's own
+ * regions, never print.  region.c reports commit/reserve failures; this
+ * file reports misuse, corruption and a full reservation.
+ */
+#include <errno.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "arena_internal.h"
+#include "arena_san.h"
+#include "internal.h"
+#include "os/thread.h"
+#include "reservoir/region.h"
+#include "reservoir/vm.h"
+
+#if UINTPTR_MAX > 0xFFFFFFFFu
+#define POOL_DEFAULT_RESERVE ((size_t)1 << 30)
+#else
+#define POOL_DEFAULT_RESERVE ((size_t)64 << 20)
+#endif
+#define POOL_DEFAULT_BLOCK 64
+#define WORD_BITS RSV_POOL_WORD_BITS
+
+/* The whole header at the start of the blocks region:
+ *
+ *   [rsv_pool_t pub | cold fields ... ][pad][block 0][block 1]...
+ */
+typedef struct pool_full {
+    rsv_pool_t pub;
+    rsv_pool_list_t locked;   /* the list while in slow mode (pub.fast is zero) */
+    unsigned slow;            /* RSVI_POOL_SLOW_* */
+    unsigned flags;           /* RSV_POOL_* */
+    atomic_int lock;          /* spin lock of slow mode */
+    size_t stride;            /* block size after rounding */
+    size_t block_size;        /* as asked (at least 1) */
+    size_t align;
+    size_t capacity;          /* blocks the reservation holds */
+    size_t corrupted, bad_frees;
+    void *debug;              /* the debug layer's state (issue 7); NULL when off */
+    const char *name;
+    rsv_region_t bitmap;      /* the in-use bitmap's region */
+    rsv_region_t region;      /* the blocks region; this struct lives in it */
+} pool_full_t;
+
+static pool_full_t *pool_full(rsv_pool_t *p)
+{
+    return (pool_full_t *)(void *)p;
+}
+
+static size_t pool_round(size_t n, size_t unit)
+{
+    return (n + unit - 1) & ~(unit - 1);
+}
+
+/* The list the pool runs on now. */
+static rsv_pool_list_t *pool_list(pool_full_t *f)
+{
+    return f->slow ? &f->locked : &f->pub.fast;
+}
+
+/* ---- slow-mode lock ----------------------------------------------------- */
+
+static void pool_lock(pool_full_t *f)
+{
+    if (!(f->slow & RSVI_POOL_SLOW_SHARED)) return;
+    unsigned spins = 0;
+    while (atomic_exchange_explicit(&f->lock, 1, memory_order_acquire)) {
+        while (atomic_load_explicit(&f->lock, memory_order_relaxed)) {
+            if (++spins > 64) {
+                rsvi_os_yield();
+                spins = 0;
+            }
+        }
+    }
+}
+
+static void pool_unlock(pool_full_t *f)
+{
+    if (f->slow & RSVI_POOL_SLOW_SHARED)
+        atomic_store_explicit(&f->lock, 0, memory_order_release);
+}
+
+/* ---- creation ----------------------------------------------------------- */
+
+/* A per-pool secret: not cryptographic, but unknown to code that has not
+ * read the pool header (time, addresses under ASLR, a counter, mixed). */
+static uintptr_t pool_secret(const void *pool)
+{
+    static atomic_uint counter;
+    uint64_t x = rsvi_os_now_ns() ^ (uint64_t)(uintptr_t)pool
+               ^ ((uint64_t)(uintptr_t)&counter << 17)
+               ^ ((uint64_t)atomic_fetch_add(&counter, 1) * 0x9E3779B97F4A7C15ull);
+    /* splitmix64 finaliser */
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    x ^= x >> 31;
+    uintptr_t s = (uintptr_t)x;
+    return s ? s : (uintptr_t)0x5A5A5A5Au;
+}
+
+/* Inverse of an odd number modulo 2^N by Newton's iteration (each step
+ * doubles the correct low bits: 3 -> 6 -> 12 -> 24 -> 48 -> 96). */
+static uintptr_t pool_inverse(uintptr_t odd)
+{
+    uintptr_t x = odd;   /* correct to 3 bits: odd * odd == 1 mod 8 */
+    for (int k = 0; k < 5; k++) x *= 2 - odd * x;
+    return x;
+}
+
+/* The natural alignment of a block: the largest power of two dividing it,
+ * at most alignof(max_align_t). */
+static size_t pool_natural_align(size_t block)
+{
+    size_t a = block & (~block + 1);
+    return a < alignof(max_align_t) ? a : alignof(max_align_t);
+}
+
+rsv_pool_t *rsv_pool_create(const rsv_pool_opts_t *opts)
+{
+    static const rsv_pool_opts_t defaults;
+    if (!opts) opts = &defaults;
+    if (opts->flags & ~(unsigned)(RSV_POOL_SHARED | RSV_POOL_NO_HARDEN)) {
+        rsvi_error(EINVAL, "pool: unknown flags");
+        return NULL;
+    }
+    size_t want = opts->block_size ? opts->block_size : POOL_DEFAULT_BLOCK;
+    size_t align = opts->alignment;
+    if (align & (align - 1) || align > RSV_POOL_MAX_ALIGN) {
+        rsvi_error(EINVAL, "pool: alignment must be a power of two <= 1 GiB");
+        return NULL;
+    }
+    if (want > SIZE_MAX / 4) {
+        rsvi_error(EINVAL, "pool: block size too large");
+        return NULL;
+    }
+    size_t block = pool_round(want, sizeof(uintptr_t));
+    if (!align) align = pool_natural_align(block);
+    size_t stride = pool_round(block, align);
+    size_t reserve = opts->reserve ? opts->reserve : POOL_DEFAULT_RESERVE;
+    size_t hdr = pool_round(sizeof(pool_full_t), align);
+    if (reserve > SIZE_MAX / 4 || reserve < hdr + stride) {
+        if (reserve > SIZE_MAX / 4) {
+            rsvi_error(EINVAL, "pool: reserve too large");
+            return NULL;
+        }
+        reserve = hdr + stride;
+    }
+
+    rsv_region_opts_t ro;
+    memset(&ro, 0, sizeof ro);
+    ro.reserve = reserve;
+    ro.commit_step = opts->commit_step;
+    ro.alignment = align > rsv_vm_granularity() ? align : 0;
+    rsv_region_t r;
+    if (rsv_region_init(&r, &ro) != 0) return NULL;
+    size_t capacity = (r.usable - hdr) / stride;
+
+    rsv_region_opts_t bo;
+    memset(&bo, 0, sizeof bo);
+    bo.reserve = pool_round(capacity, WORD_BITS) / 8;
+    rsv_region_t bm;
+    if (rsv_region_init(&bm, &bo) != 0) {
+        rsv_region_release(&r);
+        return NULL;
+    }
+    if (rsv_region_commit_to(&r, hdr) != 0) {
+        rsv_region_release(&bm);
+        rsv_region_release(&r);
+        return NULL;
+    }
+
+    pool_full_t *f = (pool_full_t *)(void *)r.base;
+    memset(f, 0, sizeof *f);
+    f->region = r;
+    f->bitmap = bm;
+    f->stride = stride;
+    f->block_size = want;
+    f->align = align;
+    f->capacity = capacity;
+    f->flags = opts->flags;
+    f->name = opts->name;
+    atomic_init(&f->lock, 0);
+    rsv_pool_t *p = &f->pub;
+    p->lo = (uintptr_t)r.base + hdr;
+    unsigned shift = 0;
+    while (!((stride >> shift) & 1)) shift++;
+    p->shift = shift;
+    p->inv = pool_inverse((uintptr_t)(stride >> shift));
+    p->bits = (uintptr_t *)(void *)bm.base;
+    p->secret = (opts->flags & RSV_POOL_NO_HARDEN) ? 0 : pool_secret(f);
+    SAN_VG_CREATE(f, 0);
+    SAN_POISON(r.base + hdr, r.committed - hdr);
+    if (opts->flags & RSV_POOL_SHARED) rsvi_pool_set_slow(p, RSVI_POOL_SLOW_SHARED, 1);
+    if (SAN_TRACKING()) rsvi_pool_set_slow(p, RSVI_POOL_SLOW_TOOLS, 1);
+    return p;
+}
+
+void rsv_pool_destroy(rsv_pool_t *p)
+{
+    if (!p) return;
+    pool_full_t *f = pool_full(p);
+    /* HOOK(debug, issue 7): leak report (walk the bitmap) and freeing
+     * f->debug go here, before the regions are released. */
+    rsv_region_t bm = f->bitmap, r = f->region;
+    SAN_VG_DESTROY(f);
+    SAN_UNPOISON(r.base, r.peak);
+    rsv_region_release(&bm);
+    rsv_region_release(&r);
+}
+
+void rsvi_pool_set_slow(rsv_pool_t *p, unsigned reason, int on)
+{
+    pool_full_t *f = pool_full(p);
+    int was = f->slow != 0;
+    if (on) f->slow |= reason;
+    else f->slow &= ~reason;
+    int now = f->slow != 0;
+    if (was == now) return;
+    if (now) {
+        f->locked = p->fast;
+        memset(&p->fast, 0, sizeof p->fast);
+    } else {
+        p->fast = f->locked;
+        memset(&f->locked, 0, sizeof f->locked);
+    }
+}
+
+/* ---- bitmap ------------------------------------------------------------- */
+
+static int pool_bit(const rsv_pool_t *p, size_t i)
+{
+    return (int)((p->bits[i / WORD_BITS] >> (i % WORD_BITS)) & 1);
+}
+
+static void pool_set_bit(rsv_pool_t *p, size_t i, int on)
+{
+    uintptr_t m = (uintptr_t)1 << (i % WORD_BITS);
+    if (on) p->bits[i / WORD_BITS] |= m;
+    else p->bits[i / WORD_BITS] &= ~m;
+}
+
+/* ---- alloc -------------------------------------------------------------- */
+
+/* Commits block `i` and its bitmap word.  0, or an error with the pool's
+ * state unchanged (a commit that succeeded stays: it is invisible). */
+static int pool_commit_block(pool_full_t *f, size_t i)
+{
+    size_t hdr = (size_t)(f->pub.lo - (uintptr_t)f->region.base);
+    size_t end = hdr + (i + 1) * f->stride;
+    if (end > f->region.committed) {
+        size_t before = f->region.committed;
+        int e = rsv_region_commit_to(&f->region, end);
+        if (e) return e;
+        SAN_POISON(f->region.base + before, f->region.committed - before);
+        SAN_VG_NOACCESS(f->region.base + before, f->region.committed - before);
+    }
+    size_t wend = (i / WORD_BITS + 1) * sizeof(uintptr_t);
+    if (wend > f->bitmap.committed) return rsv_region_commit_to(&f->bitmap, wend);
+    return 0;
+}
+
+/* Validates a decoded link: 0 (end of list) or a carved block that is
+ * free.  Returns 1 when it may be followed. */
+static int pool_link_ok(const rsv_pool_t *p, const rsv_pool_list_t *l, uintptr_t next)
+{
+    if (next == 0) return 1;
+    size_t j = rsv_pool_block_index(p, next);
+    return j < l->nblocks && !pool_bit(p, j);
+}
+
+static void *pool_alloc_locked(pool_full_t *f)
+{
+    rsv_pool_t *p = &f->pub;
+    rsv_pool_list_t *l = pool_list(f);
+    uintptr_t b = l->head;
+    if (b) {
+        SAN_UNPOISON((void *)b, f->stride);
+        SAN_VG_DEFINED((void *)b, sizeof(uintptr_t));
+        uintptr_t next = *(const uintptr_t *)b ^ p->secret;
+        if (!pool_link_ok(p, l, next)) {
+            /* Never follow it: b itself was validated when it became the
+             * head, so hand it out, but drop the rest of the list (those
+             * blocks stay unusable until rsv_pool_reset). */
+            next = 0;
+            f->corrupted++;
+            rsvi_error(EFAULT, "pool: corrupted free-list link (write after free?); free list dropped");
+        }
+        SAN_POISON((char *)b + f->block_size, f->stride - f->block_size);
+        l->head = next;
+        pool_set_bit(p, rsv_pool_block_index(p, b), 1);
+        if (++p->in_use > p->peak) p->peak = p->in_use;
+        /* HOOK(debug, issue 7): fill / check the quarantine here. */
+        SAN_VG_ALLOC(f, (void *)b, f->block_size);
+        return (void *)b;
+    }
+    if (l->nblocks >= f->capacity) {
+        rsvi_error(ENOMEM, "pool: reservation full");
+        return NULL;
+    }
+    size_t i = l->nblocks;
+    if (pool_commit_block(f, i) != 0) return NULL;
+    l->nblocks = i + 1;
+    pool_set_bit(p, i, 1);
+    if (++p->in_use > p->peak) p->peak = p->in_use;
+    void *blk = (void *)(p->lo + i * f->stride);
+    SAN_UNPOISON(blk, f->block_size);
+    SAN_VG_ALLOC(f, blk, f->block_size);
+    return blk;
+}
+
+void *rsv_pool_alloc_slow(rsv_pool_t *p)
+{
+    pool_full_t *f = pool_full(p);
+    pool_lock(f);
+    void *b = pool_alloc_locked(f);
+    pool_unlock(f);
+    return b;
+}
+
+/* ---- free --------------------------------------------------------------- */
+
+static void pool_free_locked(pool_full_t *f, void *block)
+{
+    rsv_pool_t *p = &f->pub;
+    rsv_pool_list_t *l = pool_list(f);
+    size_t i = rsv_pool_block_index(p, (uintptr_t)block);
+    const char *msg = NULL;
+    if (i < l->nblocks) {
+        if (!pool_bit(p, i)) msg = "pool: double free (block already free)";
+    } else if ((uintptr_t)block - p->lo < l->nblocks * f->stride) {
+        msg = "pool: free of a pointer that is not the start of a block";
+    } else {
+        msg = "pool: free of a pointer the pool does not own";
+    }
+    if (msg) {
+        f->bad_frees++;
+        rsvi_error(EINVAL, msg);
+        return;
+    }
+    /* HOOK(debug, issue 7): fill with the freed pattern / quarantine here. */
+    pool_set_bit(p, i, 0);
+    SAN_UNPOISON(block, sizeof(uintptr_t));
+    *(uintptr_t *)block = l->head ^ p->secret;
+    l->head = (uintptr_t)block;
+    p->in_use--;
+    SAN_VG_FREE(f, block);
+    SAN_POISON(block, f->stride);
+}
+
+void rsv_pool_free_slow(rsv_pool_t *p, void *block)
+{
+    if (!block) return;
+    pool_full_t *f = pool_full(p);
+    pool_lock(f);
+    pool_free_locked(f, block);
+    pool_unlock(f);
+}
+
+/* ---- whole-pool operations ---------------------------------------------- */
+
+void rsv_pool_reset(rsv_pool_t *p)
+{
+    pool_full_t *f = pool_full(p);
+    pool_lock(f);
+    rsv_pool_list_t *l = pool_list(f);
+    /* HOOK(debug, issue 7): blocks still in use die here. */
+    memset(p->bits, 0, f->bitmap.committed);
+    size_t hdr = (size_t)(p->lo - (uintptr_t)f->region.base);
+    SAN_POISON(f->region.base + hdr, f->region.committed - hdr);
+    SAN_VG_DESTROY(f);
+    SAN_VG_CREATE(f, 0);
+    SAN_VG_NOACCESS(f->region.base + hdr, f->region.committed - hdr);
+    l->head = 0;
+    l->nblocks = 0;
+    p->in_use = 0;
+    p->peak = 0;
+    pool_unlock(f);
+}
+
+int rsv_pool_owns(rsv_pool_t *p, const void *ptr)
+{
+    pool_full_t *f = pool_full(p);
+    pool_lock(f);
+    int r = (uintptr_t)ptr - p->lo < pool_list(f)->nblocks * f->stride;
+    pool_unlock(f);
+    return r;
+}
+
+void rsv_pool_stats(rsv_pool_t *p, rsv_pool_stats_t *out)
+{
+    pool_full_t *f = pool_full(p);
+    pool_lock(f);
+    out->block_size = f->stride;
+    out->alignment = f->align;
+    out->in_use = p->in_use;
+    out->peak = p->peak;
+    out->carved = pool_list(f)->nblocks;
+    out->capacity = f->capacity;
+    out->committed = f->region.committed + f->bitmap.committed;
+    out->reserved = f->region.reserved + f->bitmap.reserved;
+    out->corrupted = f->corrupted;
+    out->bad_frees = f->bad_frees;
+    pool_unlock(f);
+}
+
+const char *rsv_pool_name(const rsv_pool_t *p)
+{
+    return ((const pool_full_t *)(const void *)p)->name;
+}
+
+int rsvi_pool_validate(rsv_pool_t *p)
+{
+    pool_full_t *f = pool_full(p);
+    pool_lock(f);
+    rsv_pool_list_t *l = pool_list(f);
+    int ok = 1;
+    size_t used = 0, nfree = 0;
+    for (size_t i = 0; i < l->nblocks; i++) used += (size_t)pool_bit(p, i);
+    if (used != p->in_use || p->in_use > p->peak) ok = 0;
+    /* A list longer than the free blocks has a cycle. */
+    for (uintptr_t b = l->head; ok && b; nfree++) {
+        size_t i = rsv_pool_block_index(p, b);
+        if (i >= l->nblocks || pool_bit(p, i) || nfree > l->nblocks - used) {
+            ok = 0;
+            break;
+        }
+        SAN_UNPOISON((void *)b, sizeof(uintptr_t));
+        SAN_VG_DEFINED((void *)b, sizeof(uintptr_t));
+        uintptr_t next = *(const uintptr_t *)b ^ p->secret;
+        SAN_POISON((void *)b, sizeof(uintptr_t));
+        b = next;
+    }
+    pool_unlock(f);
+    return ok;
+}
