@@ -1,9 +1,13 @@
 /* tests/test_core.c — Criterion suite for the core services under every
- * layer: the error handler (lib/error.c) and the environment parsing
- * (lib/env.c). */
+ * layer: the error handler (lib/error.c), the environment parsing
+ * (lib/env.c) and the POSIX thread services (lib/os/thread_posix.c). */
 #include <criterion/criterion.h>
 #include <criterion/redirect.h>
 #include <errno.h>
+#include <pthread.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -11,6 +15,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "os/thread.h"
 #include "reservoir/region.h"
 
 static int seen_calls, seen_code;
@@ -128,4 +133,70 @@ Test(core, env_unset_defaults, .timeout = 10)
     cr_assert_eq(e->reserve, 0);
     cr_assert_eq(e->purge_delay_ms, -1);
     cr_assert_eq(e->verbose, 0);
+}
+
+/* ---- thread services (lib/os/thread_posix.c) ----------------------------- */
+
+static int hook_order[RSVI_THREAD_EXIT_MAX + 2];
+static int hook_seen;
+static pthread_mutex_t hook_lock = PTHREAD_MUTEX_INITIALIZER;
+static void hook(void *arg)
+{
+    pthread_mutex_lock(&hook_lock);
+    if (hook_seen < (int)(sizeof hook_order / sizeof hook_order[0])) hook_order[hook_seen] = (int)(intptr_t)arg;
+    hook_seen++;
+    pthread_mutex_unlock(&hook_lock);
+}
+
+static uintptr_t other_id;
+static void *hook_thread(void *arg)
+{
+    other_id = rsvi_os_thread_id();
+    int full_at = -1;
+    for (int k = 1; k <= RSVI_THREAD_EXIT_MAX + 1; k++)
+        if (rsvi_os_on_thread_exit(hook, (void *)(intptr_t)k) == ENOMEM && full_at < 0) full_at = k;
+    return (void *)(intptr_t)full_at;
+}
+
+Test(core, thread_exit_hooks_run_in_reverse, .timeout = 10)
+{
+    pthread_t t;
+    void *full_at = NULL;
+    cr_assert_eq(pthread_create(&t, NULL, hook_thread, NULL), 0);
+    cr_assert_eq(pthread_join(t, &full_at), 0);
+    cr_assert_eq((intptr_t)full_at, RSVI_THREAD_EXIT_MAX + 1, "registration past the limit: ENOMEM");
+    cr_assert_eq(hook_seen, RSVI_THREAD_EXIT_MAX, "every registered hook ran once at exit");
+    for (int k = 0; k < RSVI_THREAD_EXIT_MAX; k++)
+        cr_assert_eq(hook_order[k], RSVI_THREAD_EXIT_MAX - k, "reverse order");
+    cr_assert_neq(other_id, 0);
+    cr_assert_neq(rsvi_os_thread_id(), 0);
+    cr_assert_neq(other_id, rsvi_os_thread_id());
+    cr_assert_eq(rsvi_os_thread_id(), rsvi_os_thread_id(), "stable within a thread");
+}
+
+Test(core, clock_and_yield, .timeout = 10)
+{
+    uint64_t a = rsvi_os_now_ns();
+    rsvi_os_yield();
+    struct timespec ts = {0, 2000000};
+    nanosleep(&ts, NULL);
+    uint64_t b = rsvi_os_now_ns();
+    cr_assert(a > 0 && b >= a + 1000000, "monotonic, in nanoseconds (%llu -> %llu)",
+              (unsigned long long)a, (unsigned long long)b);
+}
+
+static int fork_prepared, fork_in_parent;
+static void on_prepare(void) { fork_prepared++; }
+static void on_parent(void) { fork_in_parent++; }
+
+Test(core, atfork_hooks, .timeout = 10)
+{
+    cr_assert_eq(rsvi_os_atfork(on_prepare, on_parent, NULL), 0);
+    pid_t pid = fork();
+    if (pid == 0) _exit(0);
+    cr_assert(pid > 0);
+    int status = 1;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert_eq(fork_prepared, 1);
+    cr_assert_eq(fork_in_parent, 1);
 }

@@ -11,31 +11,37 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 static rsvi_os_caps_t posix_caps;
+static pthread_once_t posix_caps_once = PTHREAD_ONCE_INIT;
+
+static void posix_caps_init(void)
+{
+    long ps = sysconf(_SC_PAGESIZE);
+    rsvi_os_caps_t c;
+    c.page_size = ps > 0 ? (size_t)ps : 4096;
+    c.granularity = c.page_size;
+#if defined(MAP_HUGETLB) || defined(MADV_HUGEPAGE)
+    c.large_page_size = (size_t)2 << 20;
+#else
+    c.large_page_size = 0;
+#endif
+    c.can_release_part = 1;
+    c.recommit_zeroed = 1;
+    c.overcommits = 1;
+    c.large_commits_at_reserve = 0;
+    posix_caps = c;
+}
 
 const rsvi_os_caps_t *rsvi_os_caps(void)
 {
-    if (posix_caps.page_size == 0) {
-        long ps = sysconf(_SC_PAGESIZE);
-        rsvi_os_caps_t c;
-        c.page_size = ps > 0 ? (size_t)ps : 4096;
-        c.granularity = c.page_size;
-#if defined(MAP_HUGETLB) || defined(MADV_HUGEPAGE)
-        c.large_page_size = (size_t)2 << 20;
-#else
-        c.large_page_size = 0;
-#endif
-        c.can_release_part = 1;
-        c.recommit_zeroed = 1;
-        c.overcommits = 1;
-        c.large_commits_at_reserve = 0;
-        posix_caps = c; /* idempotent: every thread computes the same value */
-    }
+    /* pthread_once never fails with a valid once control. */
+    (void)pthread_once(&posix_caps_once, posix_caps_init);
     return &posix_caps;
 }
 

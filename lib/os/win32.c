@@ -19,22 +19,28 @@
 #include <windows.h>
 
 static rsvi_os_caps_t win_caps;
+static INIT_ONCE win_caps_once = INIT_ONCE_STATIC_INIT;
+
+static BOOL CALLBACK win_caps_init(PINIT_ONCE once, void *param, void **ctx)
+{
+    (void)once; (void)param; (void)ctx;
+    SYSTEM_INFO si;
+    GetSystemInfo(&si);
+    rsvi_os_caps_t c;
+    c.page_size = si.dwPageSize ? si.dwPageSize : 4096;
+    c.granularity = si.dwAllocationGranularity ? si.dwAllocationGranularity : 65536;
+    c.large_page_size = GetLargePageMinimum();
+    c.can_release_part = 0;
+    c.recommit_zeroed = 1;
+    c.overcommits = 0;
+    c.large_commits_at_reserve = 1;
+    win_caps = c;
+    return TRUE;
+}
 
 const rsvi_os_caps_t *rsvi_os_caps(void)
 {
-    if (win_caps.page_size == 0) {
-        SYSTEM_INFO si;
-        GetSystemInfo(&si);
-        rsvi_os_caps_t c;
-        c.page_size = si.dwPageSize ? si.dwPageSize : 4096;
-        c.granularity = si.dwAllocationGranularity ? si.dwAllocationGranularity : 65536;
-        c.large_page_size = GetLargePageMinimum();
-        c.can_release_part = 0;
-        c.recommit_zeroed = 1;
-        c.overcommits = 0;
-        c.large_commits_at_reserve = 1;
-        win_caps = c; /* idempotent: every thread computes the same value */
-    }
+    (void)InitOnceExecuteOnce(&win_caps_once, win_caps_init, NULL, NULL);
     return &win_caps;
 }
 
