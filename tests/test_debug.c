@@ -13,6 +13,10 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
+#include <malloc.h>
+#ifdef __GLIBC__
+#include <gnu/libc-version.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,7 +67,19 @@ static void be_release_all(void)
         be_blocks[i] = NULL;
     }
 }
-static const rsvi_dbg_backend_t be_libc = {be_libc_alloc, be_libc_free, NULL, 0};
+static size_t be_libc_usable(void *ctx, const void *p)
+{
+    (void)ctx;
+    size_t n = 0;
+    pthread_mutex_lock(&be_mu);
+    for (size_t i = 0; i < BE_MAX && !n; i++)
+        if (be_blocks[i] == p) n = 1;
+    pthread_mutex_unlock(&be_mu);
+    return n ? malloc_usable_size((void *)p) : 0;
+}
+static const rsvi_dbg_backend_t be_libc = {be_libc_alloc, be_libc_free, NULL, 0, NULL};
+/* The same, able to recognise its own plain blocks (as the heap can). */
+static const rsvi_dbg_backend_t be_libc_owning = {be_libc_alloc, be_libc_free, NULL, 0, be_libc_usable};
 
 /* A bump buffer: the "arena". */
 static _Alignas(64) unsigned char bump_buf[1 << 16];
@@ -77,7 +93,7 @@ static void *be_bump_alloc(void *ctx, size_t size, size_t align)
     return bump_buf + p;
 }
 static const rsvi_dbg_backend_t be_bump = {be_bump_alloc, NULL, NULL,
-                                           RSVI_DBG_BE_RECLAIMS | RSVI_DBG_BE_ANCHOR};
+                                           RSVI_DBG_BE_RECLAIMS | RSVI_DBG_BE_ANCHOR, NULL};
 
 /* ---- report capture ------------------------------------------------------- */
 
@@ -453,6 +469,24 @@ Test(debug, guard_blocks_with_anchor_are_reclaimed_by_range)
     cr_assert_eq(ngot, 0);
 }
 
+Test(debug, plain_blocks_from_before_the_switch_are_freed_quietly)
+{
+    rsvi_dbg_t *d = make(RSV_DEBUG_QUARANTINE | RSV_DEBUG_CANARY, &be_libc_owning);
+    char *early = be_libc_alloc(NULL, 40, 16); /* made before debug was on */
+    char *early2 = be_libc_alloc(NULL, 40, 16);
+    memset(early2, 9, 40);
+    cr_assert_eq(rsvi_dbg_free(d, early, SITE_F), 0);
+    char *moved = rsvi_dbg_realloc(d, early2, 80, SITE_A);
+    cr_assert_not_null(moved);
+    cr_assert(all_bytes(moved, 9, 40));
+    cr_assert_eq(rsvi_dbg_usable(d, moved), 80);
+    cr_assert_eq(rsvi_dbg_free(d, moved, SITE_F), 0);
+    cr_assert_eq(ngot, 0);
+    static char foreign[8];
+    cr_assert_eq(rsvi_dbg_free(d, foreign, SITE_F), RSV_BUG_INVALID_FREE);
+    rsvi_dbg_destroy(d, NULL);
+}
+
 /* ---- 4. leaks ----------------------------------------------------------- */
 
 Test(debug, no_leak_no_report)
@@ -506,6 +540,43 @@ Test(debug, leak_report_with_backtrace)
     cr_assert(strstr(got[0].text, "reservoir:     #0 0x"), "%s", got[0].text);
     cr_assert(strstr(got[0].text, "reservoir:     #1 0x"), "%s", got[0].text);
     cr_assert(strstr(got[0].text, "+0x"), "%s", got[0].text); /* (module+0xoffset) */
+}
+
+Test(debug, exit_report_leaves_out_the_c_runtime)
+{
+    rsvi_dbg_t *d = make(RSV_DEBUG_LEAKS, &be_libc);
+#ifdef __GLIBC__
+    /* A site inside libc (a function no sanitizer intercepts). */
+    rsvi_dbg_alloc(d, 1024, 0, 0, (const void *)&gnu_get_libc_version);
+    cr_assert_eq(rsvi_dbg_report_leaks_at_exit(d), 0);
+    cr_assert_eq(ngot, 0);
+#else
+    void *plain = rsvi_dbg_alloc(d, 1024, 0, 0, NULL);
+    cr_assert_eq(rsvi_dbg_report_leaks_at_exit(d), 1);
+    rsvi_dbg_free(d, plain, NULL);
+    ngot = 0;
+#endif
+    rsvi_dbg_alloc(d, 5, 0, 0, SITE_A);
+    cr_assert_eq(rsvi_dbg_report_leaks_at_exit(d), 1);
+    cr_assert_eq(ngot, 1);
+    cr_assert(strstr(got[0].text, ": 1 block, 5 bytes still allocated at exit from 1 site\n"), "%s", got[0].text);
+    cr_assert_geq(rsvi_dbg_report_leaks(d, "now"), 1);
+}
+
+Test(debug, rsv_debug_words_map_onto_options)
+{
+    rsv_debug_opts_t o;
+    rsvi_dbg_opts_from_env(0, &o);
+    cr_assert_eq(o.flags, 0);
+    cr_assert(!rsvi_dbg_wanted(&o));
+    rsvi_dbg_opts_from_env(rsvi_env_parse_debug("all"), &o);
+    cr_assert_eq(o.flags, RSV_DEBUG_ALL | RSV_DEBUG_ABORT);
+    cr_assert_eq(o.oom, RSV_OOM_ABORT);
+    rsvi_dbg_opts_from_env(rsvi_env_parse_debug("guard,oom_abort"), &o);
+    cr_assert_eq(o.flags, RSV_DEBUG_GUARD | RSV_DEBUG_ABORT);
+    rsvi_dbg_opts_from_env(rsvi_env_parse_debug("oom_abort"), &o);
+    cr_assert(!rsvi_dbg_wanted(&o)); /* the policy alone does not divert the fast path */
+    cr_assert_eq(o.oom, RSV_OOM_ABORT);
 }
 
 /* ---- 1. failed allocations: OOM policy ----------------------------------------- */

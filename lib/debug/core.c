@@ -23,6 +23,16 @@
  * own free-list link (a pool's reset), so they are not checked. */
 #define DBG_LINK_SKIP 16u
 
+/* RSV_DEBUG's bits (lib/env.c) are the public ones where they overlap. */
+_Static_assert((unsigned)RSVI_DBG_FILL == (unsigned)RSV_DEBUG_FILL
+               && (unsigned)RSVI_DBG_CANARY == (unsigned)RSV_DEBUG_CANARY
+               && (unsigned)RSVI_DBG_GUARD == (unsigned)RSV_DEBUG_GUARD
+               && (unsigned)RSVI_DBG_QUARANTINE == (unsigned)RSV_DEBUG_QUARANTINE
+               && (unsigned)RSVI_DBG_LEAKS == (unsigned)RSV_DEBUG_LEAKS
+               && (unsigned)RSVI_DBG_GUARD_UNDER == (unsigned)RSV_DEBUG_GUARD_UNDER
+               && (unsigned)RSVI_DBG_BACKTRACE == (unsigned)RSV_DEBUG_BACKTRACE,
+               "RSVI_DBG_* and RSV_DEBUG_* bits differ");
+
 int rsvi_dbg_wanted(const rsv_debug_opts_t *o)
 {
     return o != NULL && (o->flags & DBG_WRAP_FLAGS) != 0;
@@ -287,6 +297,12 @@ int rsvi_dbg_free(rsvi_dbg_t *d, void *p, const void *site)
 {
     dbgi_lock(d);
     dbg_entry_t *e = dbgi_find(&d->table, (uintptr_t)p);
+    if (!e && d->be.usable && d->be.usable(d->be.ctx, p)) {
+        /* A plain block from before the decoration was switched on. */
+        d->be.free(d->be.ctx, p);
+        dbgi_unlock(d);
+        return 0;
+    }
     if (!e || e->state != DBG_LIVE) {
         int k = dbg_bad_free(d, e, p, site, "block freed twice");
         dbgi_unlock(d);
@@ -305,17 +321,20 @@ void *rsvi_dbg_realloc(rsvi_dbg_t *d, void *p, size_t size, const void *site)
     if (!p) return rsvi_dbg_alloc(d, size, 0, 0, site);
     dbgi_lock(d);
     dbg_entry_t *e = dbgi_find(&d->table, (uintptr_t)p);
-    if (!e || e->state != DBG_LIVE) {
+    size_t old = 0;
+    int plain = 0;
+    if (!e && d->be.usable) plain = (old = d->be.usable(d->be.ctx, p)) != 0;
+    if (!plain && (!e || e->state != DBG_LIVE)) {
         (void)dbg_bad_free(d, e, p, site, "realloc of a freed block");
         dbgi_unlock(d);
         return NULL;
     }
-    size_t old = e->size;
+    if (!plain) old = e->size;
     dbgi_unlock(d);
     void *n = rsvi_dbg_alloc(d, size, 0, 0, site);
     if (!n) return NULL;
     memcpy(n, p, old < size ? old : size);
-    (void)rsvi_dbg_free(d, p, site);
+    (void)rsvi_dbg_free(d, p, site); /* a plain block goes straight back */
     return n;
 }
 
@@ -411,9 +430,32 @@ void rsvi_dbg_counts(rsvi_dbg_t *d, size_t *live, size_t *live_bytes, size_t *qu
 size_t rsvi_dbg_report_leaks(rsvi_dbg_t *d, const char *when)
 {
     dbgi_lock(d);
-    size_t n = dbgi_leaks_locked(d, when);
+    size_t n = dbgi_leaks_locked(d, when, 0);
     dbgi_unlock(d);
     return n;
+}
+
+size_t rsvi_dbg_report_leaks_at_exit(rsvi_dbg_t *d)
+{
+    dbgi_lock(d);
+    size_t n = dbgi_leaks_locked(d, "at exit", 1);
+    dbgi_unlock(d);
+    return n;
+}
+
+const rsv_debug_opts_t *rsvi_dbg_opts(const rsvi_dbg_t *d)
+{
+    return &d->o;
+}
+
+void rsvi_dbg_opts_from_env(unsigned bits, rsv_debug_opts_t *out)
+{
+    memset(out, 0, sizeof *out);
+    if (bits == 0) return;
+    out->flags = bits & (RSV_DEBUG_FILL | RSV_DEBUG_CANARY | RSV_DEBUG_GUARD | RSV_DEBUG_QUARANTINE
+                         | RSV_DEBUG_LEAKS | RSV_DEBUG_GUARD_UNDER | RSV_DEBUG_BACKTRACE);
+    if (bits & RSVI_DBG_OOM_ABORT) out->oom = RSV_OOM_ABORT;
+    out->flags |= RSV_DEBUG_ABORT;
 }
 
 size_t rsvi_dbg_destroy(rsvi_dbg_t *d, const void *site)
@@ -422,7 +464,7 @@ size_t rsvi_dbg_destroy(rsvi_dbg_t *d, const void *site)
     dbgi_lock(d);
     (void)dbg_validate_all(d, site);
     size_t live = d->live;
-    if (d->o.flags & RSV_DEBUG_LEAKS) (void)dbgi_leaks_locked(d, "at destroy");
+    if (d->o.flags & RSV_DEBUG_LEAKS) (void)dbgi_leaks_locked(d, "at destroy", 0);
     for (size_t i = 0; i < d->table.cap; i++) {
         dbg_entry_t *e = &d->table.slots[i];
         if (e->key > DBG_KEY_TOMB && e->guard) dbgi_guard_release(d, e);

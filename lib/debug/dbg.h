@@ -45,6 +45,11 @@ typedef struct rsvi_dbg_backend {
     void (*free)(void *ctx, void *raw);
     void *ctx;
     unsigned flags;   /* RSVI_DBG_BE_* */
+    /* Optional: usable bytes of a plain backend block p, 0 when p is none.
+     * Lets blocks allocated before the decoration was switched on (the
+     * default heap's first blocks, made while the unwinder loads) be freed
+     * and reallocated without a false report. */
+    size_t (*usable)(void *ctx, const void *p);
 } rsvi_dbg_backend_t;
 
 /* Caller address of the public function that uses it. */
@@ -114,6 +119,22 @@ void rsvi_dbg_oom(const rsv_debug_opts_t *o, const char *allocator, const char *
 /* Raw bytes a block of size/align needs with the decoration of o (for a
  * pool that sizes its slots at creation); SIZE_MAX on overflow. */
 size_t rsvi_dbg_raw_size(const rsv_debug_opts_t *o, size_t size, size_t align);
+
+/* The options in force (defaults filled in). */
+const rsv_debug_opts_t *rsvi_dbg_opts(const rsvi_dbg_t *d);
+
+/* Maps RSV_DEBUG's RSVI_DBG_* bits (lib/env.c) onto options: the feature
+ * bits, oom_abort -> RSV_OOM_ABORT, and RSV_DEBUG_ABORT (a corrupted heap
+ * under malloc stops the program, as glibc's checks do).  Zero bits give
+ * zeroed options. */
+void rsvi_dbg_opts_from_env(unsigned bits, rsv_debug_opts_t *out);
+
+/* Like rsvi_dbg_report_leaks, for the exit report of the default heap:
+ * blocks allocated by the C runtime itself (stdio buffers, the C++
+ * emergency pool: sites in libc, ld.so, libstdc++, libgcc) are never freed
+ * by design and are left out, so that a program without leaks prints
+ * nothing.  Returns the blocks reported. */
+size_t rsvi_dbg_report_leaks_at_exit(rsvi_dbg_t *d);
 
 /* Live blocks and their bytes (tests, stats). */
 void rsvi_dbg_counts(rsvi_dbg_t *d, size_t *live, size_t *live_bytes, size_t *quarantined);

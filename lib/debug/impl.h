@@ -110,8 +110,9 @@ void dbgi_guard_release(rsvi_dbg_t *d, dbg_entry_t *e);
 /* Formats and delivers one report about block e (may be NULL) and applies
  * RSV_DEBUG_ABORT for corruption kinds.  addr: the bad byte or the pointer
  * passed; site: the caller of the operation; label names that site. */
-/* The leak report (lock held); returns the live blocks (0: prints nothing). */
-size_t dbgi_leaks_locked(rsvi_dbg_t *d, const char *when);
+/* The leak report (lock held); returns the blocks reported (0: prints
+ * nothing).  skip_runtime leaves out blocks allocated by the C runtime. */
+size_t dbgi_leaks_locked(rsvi_dbg_t *d, const char *when, int skip_runtime);
 void dbgi_report(rsvi_dbg_t *d, rsv_debug_kind_t kind, const dbg_entry_t *e,
                  const void *addr, const void *site, const char *label, const char *detail);
 

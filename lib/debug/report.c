@@ -231,9 +231,22 @@ static void grp_sort(dbg_group_t *g, size_t n)
     }
 }
 
-size_t dbgi_leaks_locked(rsvi_dbg_t *d, const char *when)
+/* 1 when e counts in this leak report. */
+static int leak_counts(const dbg_entry_t *e, int skip_runtime)
 {
-    size_t live = d->live;
+    if (e->key <= DBG_KEY_TOMB || e->state != DBG_LIVE) return 0;
+    return !(skip_runtime && e->alloc_site && rsvi_os_in_runtime(e->alloc_site));
+}
+
+size_t dbgi_leaks_locked(rsvi_dbg_t *d, const char *when, int skip_runtime)
+{
+    size_t live = 0, live_bytes = 0;
+    if (d->live == 0) return 0;
+    for (size_t i = 0; i < d->table.cap; i++)
+        if (leak_counts(&d->table.slots[i], skip_runtime)) {
+            live++;
+            live_bytes += d->table.slots[i].size;
+        }
     if (live == 0) return 0;
     size_t cap = 16;
     while (cap < 2 * live) cap *= 2;
@@ -243,7 +256,7 @@ size_t dbgi_leaks_locked(rsvi_dbg_t *d, const char *when)
     if (g) {
         for (size_t i = 0; i < d->table.cap; i++) {
             const dbg_entry_t *e = &d->table.slots[i];
-            if (e->key <= DBG_KEY_TOMB || e->state != DBG_LIVE) continue;
+            if (!leak_counts(e, skip_runtime)) continue;
             uintptr_t key = e->bt ? ((uintptr_t)e->bt << 1) | 1 : (uintptr_t)e->alloc_site << 1;
             if (key == 0) key = 2;
             size_t h = (size_t)(((uint64_t)key * 0x9E3779B97F4A7C15ull) >> 20) & (cap - 1);
@@ -277,12 +290,12 @@ size_t dbgi_leaks_locked(rsvi_dbg_t *d, const char *when)
     r.allocator = d->allocator;
     r.name = d->name;
     r.leak_blocks = live;
-    r.leak_bytes = d->live_bytes;
+    r.leak_bytes = live_bytes;
     r.leak_sites = ngroups;
     tx_head(&t, RSV_BUG_LEAK, d->allocator, d->name);
     tx_dec(&t, live);
     tx_str(&t, live == 1 ? " block, " : " blocks, ");
-    tx_dec(&t, d->live_bytes);
+    tx_dec(&t, live_bytes);
     tx_str(&t, " bytes still allocated ");
     tx_str(&t, when);
     if (g) {

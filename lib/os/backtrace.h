@@ -24,4 +24,8 @@ unsigned rsvi_os_backtrace(void **frames, unsigned max);
  * module.  Does not allocate. */
 size_t rsvi_os_symbolize(const void *addr, char *buf, size_t size);
 
+/* 1 when addr lies in the C/C++ runtime (libc, the dynamic loader,
+ * libstdc++, libgcc), whose allocations live until exit by design. */
+int rsvi_os_in_runtime(const void *addr);
+
 #endif /* RSV_OS_BACKTRACE_H */

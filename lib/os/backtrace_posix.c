@@ -67,3 +67,17 @@ size_t rsvi_os_symbolize(const void *addr, char *buf, size_t size)
     buf[n] = '\0';
     return n;
 }
+
+int rsvi_os_in_runtime(const void *addr)
+{
+    static const char *const names[] = {"libc.so", "libc-", "ld-linux", "ld.so", "ld-musl",
+                                        "libstdc++", "libgcc_s", "libpthread", "libdl"};
+    Dl_info info;
+    memset(&info, 0, sizeof info);
+    if (dladdr(addr, &info) == 0 || info.dli_fname == NULL) return 0;
+    const char *base = strrchr(info.dli_fname, '/');
+    base = base ? base + 1 : info.dli_fname;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strncmp(base, names[i], strlen(names[i])) == 0) return 1;
+    return 0;
+}

@@ -52,3 +52,9 @@ size_t rsvi_os_symbolize(const void *addr, char *buf, size_t size)
     buf[n] = '\0';
     return n;
 }
+
+int rsvi_os_in_runtime(const void *addr)
+{
+    (void)addr; /* the CRT's malloc is not replaced on Windows */
+    return 0;
+}
