@@ -50,6 +50,11 @@ RSV_API void *rsv_heap_alloc(rsv_heap_t *h, size_t size) RSV_MALLOC_ATTR;
 /* align: any power of two up to 1 GiB; EINVAL otherwise. */
 RSV_API void *rsv_heap_alloc_aligned(rsv_heap_t *h, size_t size, size_t align) RSV_MALLOC_ATTR;
 RSV_API void *rsv_heap_calloc(rsv_heap_t *h, size_t n, size_t size) RSV_MALLOC_ATTR;
+/* One call with per-call options: align (0 = 16; a power of two up to
+ * 1 GiB) and flags RSV_HEAP_NO_SERIALIZE (skip the heap's lock for this
+ * call: the caller serialises, as Win32's per-call HEAP_NO_SERIALIZE) and
+ * RSV_HEAP_ZERO (zero this block).  Other flags: NULL, EINVAL reported. */
+RSV_API void *rsv_heap_alloc_ex(rsv_heap_t *h, size_t size, size_t align, unsigned flags) RSV_MALLOC_ATTR;
 /* realloc(NULL, n) allocates; realloc(p, 0) returns a minimal block (the
  * malloc face applies glibc's rule itself).  On failure returns NULL and p is
  * untouched. */

@@ -1,0 +1,417 @@
+/* lib/heap/heap_internal.h — the heap layer's private data layout and the
+ * inline fast paths shared by the lib/heap/ sources and lib/malloc.c.
+ *
+ * Owns the structures of DESIGN decisions 3 and 4; never included outside
+ * the heap layer (and tests that inspect it).  Includes no OS header.
+ *
+ * Memory layout
+ * -------------
+ *   area  (one rsv_region_t: reserve once, commit a prefix in segment steps)
+ *   |seg 0 |seg 1 |seg 2 .........................................|
+ *   each segment is RSVH_SEG_SIZE (4 MiB) and aligned to it:
+ *
+ *   segment  [header 8 KiB: rsvh_segment_t + page descriptors][page 0 ...][page 1]...
+ *     kind SMALL : 64 pages of 64 KiB   blocks    16 B ..   8 KiB
+ *     kind MEDIUM:  8 pages of 512 KiB  blocks  >8 KiB .. 64 KiB
+ *     kind LARGE :  1 page of 4 MiB     blocks >64 KiB ..  1 MiB
+ *     kind HUGE  :  a span of n segments holding one block > 1 MiB (or a
+ *                   block with an alignment the classes cannot give)
+ *   Page 0 starts after the header; a huge block starts at huge_block.
+ *
+ * Finding metadata from a pointer (no per-block header):
+ *   seg  = (p - 1) & ~(SEG_SIZE - 1)    (p - 1 so that a huge block aligned
+ *                                        to 4 MiB still finds its header)
+ *   ok   = segment map bit of seg is set (a global bitmap, one bit per
+ *          4 MiB of address space, set only while seg is a live segment)
+ *   page = seg->pages[(p - seg) >> seg->page_shift]
+ *   idx  = (p - page->start) / block_size   (multiply by a reciprocal)
+ *   p must equal page->start + idx * block_size and idx < capacity.
+ *
+ * A free block is  [next | cookie = key ^ address | ...]; allocation clears
+ * the cookie, so finding it on free means a double free.
+ *
+ * Threads (default heap): each thread owns a rsvh_tld_t with its own pages.
+ * A block freed by its page's owner goes straight onto page->free; any other
+ * thread pushes it onto page->xfree (atomic), or, when the owner parked the
+ * page in its full queue, onto the owner's `delayed` list so that the owner
+ * notices.  The two low bits of xfree are the page's delay state:
+ *   NORMAL   remote frees go onto the page's list
+ *   DELAY    the page is in its owner's full queue: go to owner->delayed
+ *   DELAYING a remote thread is pushing onto owner->delayed right now
+ *   NEVER    no owner (abandoned) or owner leaving: always the page's list
+ * The owner changes the state only when it is not DELAYING, so a thread in
+ * DELAYING may still use the owner's tld.
+ */
+#ifndef RSV_HEAP_INTERNAL_H
+#define RSV_HEAP_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "internal.h"
+#include "lock.h"
+#include "reservoir/heap.h"
+#include "reservoir/region.h"
+
+/* Thread-local storage for the hot pointer: initial-exec where the object
+ * format has it (no __tls_get_addr call from a shared library). */
+#if defined(__ELF__) && defined(__GNUC__)
+#define RSVH_TLS _Thread_local __attribute__((tls_model("initial-exec")))
+#else
+#define RSVH_TLS _Thread_local
+#endif
+
+#define RSVH_SEG_SHIFT 22
+#define RSVH_SEG_SIZE ((size_t)1 << RSVH_SEG_SHIFT)
+#define RSVH_SEG_MASK (RSVH_SEG_SIZE - 1)
+#define RSVH_HDR ((size_t)8192)           /* segment header bytes */
+#define RSVH_MAX_PAGES 64
+#define RSVH_CLASSES 60
+#define RSVH_SMALL_MAX ((size_t)8 << 10)  /* largest block in a SMALL page */
+#define RSVH_MEDIUM_MAX ((size_t)64 << 10)
+#define RSVH_LARGE_MAX ((size_t)1 << 20)  /* largest class; bigger is HUGE */
+#define RSVH_DIRECT_MAX 1024              /* sizes with a direct page pointer */
+#define RSVH_DIRECT (RSVH_DIRECT_MAX / 16 + 1)
+#define RSVH_ALIGN 16
+#define RSVH_MAX_ALIGN ((size_t)1 << 30)
+/* Alignments the size classes give for free: power-of-two classes are
+ * aligned to min(class size, 8 KiB) because every page starts on 8 KiB. */
+#define RSVH_CLASS_ALIGN_MAX RSVH_HDR
+
+enum rsvh_kind { RSVH_SMALL = 0, RSVH_MEDIUM = 1, RSVH_LARGE = 2, RSVH_HUGE = 3, RSVH_KINDS_PAGED = 3 };
+
+enum { RSVH_NORMAL = 0, RSVH_DELAY = 1, RSVH_DELAYING = 2, RSVH_NEVER = 3, RSVH_TAG = 3 };
+
+typedef struct rsvh_block {
+    struct rsvh_block *next;
+    uintptr_t cookie;
+} rsvh_block_t;
+
+struct rsvh_tld;
+
+/* One page of equal-size blocks.  `free`, `capacity` growth and the queue
+ * links belong to the owner; `used` and `capacity` are read by other threads
+ * (stats, remote free checks) and so are relaxed atomics written only by the
+ * owner.  block_size/start/magic are set before any block exists. */
+typedef struct rsvh_page {
+    rsvh_block_t *free;           /* blocks ready for allocation */
+    _Atomic uint32_t used;        /* live blocks (remote frees counted when collected) */
+    uint32_t block_size;          /* 0: page not in use */
+    _Atomic uint32_t capacity;    /* blocks carved so far (bump frontier) */
+    uint32_t reserved;            /* blocks that fit */
+    uint32_t magic;               /* idx = (off * magic) >> shift */
+    uint8_t shift;
+    uint8_t cls;
+    uint8_t in_full;              /* in the owner's full queue */
+    uint8_t index;                /* page index in its segment */
+    struct rsvh_tld *_Atomic owner; /* NULL: abandoned (or explicit heap not yet set) */
+    char *start;                  /* first block */
+    _Atomic uintptr_t xfree;      /* remote frees | delay state */
+    struct rsvh_page *next, *prev;
+} rsvh_page_t;
+
+typedef struct rsvh_area rsvh_area_t;
+
+typedef struct rsvh_segment {
+    uintptr_t cookie;             /* rsvh_key ^ address: header sanity */
+    uint8_t kind;
+    uint8_t page_shift;
+    uint16_t page_count;
+    uint16_t pages_used;
+    uint16_t zero;                /* huge: block known to read zero */
+    rsv_heap_t *heap;
+    rsvh_area_t *area;
+    size_t index;                 /* first segment index in the area */
+    size_t span;                  /* segments in this span (1 unless HUGE) */
+    char *huge_block;             /* HUGE: the block */
+    size_t huge_size;             /* HUGE: usable bytes at huge_block */
+    uint64_t free_mask;           /* bit i: page i free */
+    struct rsvh_segment *next, *prev; /* heap->avail[kind] */
+    rsvh_page_t pages[RSVH_MAX_PAGES];
+} rsvh_segment_t;
+
+/* An area: one region carved into segments.  Its header lives in the
+ * metadata region (meta.c), not in the area. */
+struct rsvh_area {
+    rsv_region_t region;
+    size_t nsegs;                 /* segments in the area */
+    size_t hint;                  /* no free segment below this index */
+    size_t used_segs;
+    rsvh_area_t *next;
+    uint64_t *used;               /* bit: segment belongs to a live segment/span */
+    uint64_t *dirty;              /* bit: free segment holding touched pages */
+    uint64_t *decommitted;        /* bit: free segment below region.committed left decommitted */
+};
+
+typedef struct rsvh_queue {
+    rsvh_page_t *first, *last;
+} rsvh_queue_t;
+
+/* A thread's (default heap) or an explicit heap's allocation state. */
+typedef struct rsvh_tld {
+    rsvh_page_t *direct[RSVH_DIRECT];    /* size <= 1024: first page of its class */
+    rsvh_queue_t queues[RSVH_CLASSES];   /* pages that may have free blocks */
+    rsvh_queue_t full;                   /* pages with none (all classes) */
+    rsv_heap_t *heap;
+    _Atomic(rsvh_block_t *) delayed;     /* blocks freed by others into full pages */
+    struct rsvh_tld *next_free;          /* tld pool link */
+    size_t in_use, peak_in_use;          /* explicit heaps: exact bytes of live blocks */
+    size_t live_blocks;                  /* explicit heaps: live blocks */
+    int registered;                      /* thread-exit hook installed */
+} rsvh_tld_t;
+
+struct rsv_heap {
+    unsigned debug;       /* hook word for the debug layer (issue 7); 0 = off */
+    unsigned flags;       /* RSV_HEAP_* */
+    int is_default;
+    rsvi_rlock_t api_lock;   /* explicit serialized heaps: held across each call */
+    rsvi_lock_t lock;        /* segments, areas, abandoned pages, purge state */
+    rsvh_area_t *areas;
+    size_t next_area;        /* size of the next area to reserve */
+    size_t max_size;         /* 0: growable */
+    size_t reserved;         /* bytes reserved by areas */
+    size_t committed_peak;
+    size_t huge_live, huge_bytes;
+    size_t peak_sampled;
+    rsvh_segment_t *avail[RSVH_KINDS_PAGED]; /* segments with a free page */
+    rsvh_page_t *abandoned[RSVH_CLASSES];    /* default heap: pages without owner */
+    size_t dirty_bytes;      /* free segments not purged */
+    uint64_t dirty_since;    /* ns when dirty_bytes became non-zero */
+    uint64_t purge_delay_ns;
+    size_t purge_above;      /* purge at once when dirty_bytes exceeds this */
+    unsigned region_flags;   /* RSV_REGION_* for new areas */
+    const char *name;
+    struct rsv_heap *next_heap, *prev_heap;  /* all heaps (fork handling) */
+    rsvh_tld_t tld;          /* explicit heaps: the one allocation state */
+};
+
+/* ---- globals (heap.c / meta.c) ------------------------------------------ */
+extern uintptr_t rsvh_key;                 /* random, odd; cookies */
+extern struct rsv_heap rsvh_default_heap;
+extern rsvh_tld_t rsvh_tld_empty;
+extern rsvh_page_t rsvh_page_empty;
+extern RSVH_TLS rsvh_tld_t *rsvh_tls;      /* this thread's tld, or &rsvh_tld_empty */
+
+extern const uint32_t rsvh_class_size[RSVH_CLASSES];
+
+/* ---- the segment map (meta.c) -------------------------------------------- */
+#if UINTPTR_MAX > 0xFFFFFFFFu
+#define RSVH_SEGMAP_BITS ((uintptr_t)1 << (48 - RSVH_SEG_SHIFT))
+#else
+#define RSVH_SEGMAP_BITS ((uintptr_t)1 << (32 - RSVH_SEG_SHIFT))
+#endif
+extern _Atomic uint64_t rsvh_segmap[RSVH_SEGMAP_BITS / 64];
+
+RSV_INLINE rsvh_segment_t *rsvh_seg_of(const void *p)
+{
+    return (rsvh_segment_t *)(((uintptr_t)p - 1) & ~(uintptr_t)RSVH_SEG_MASK);
+}
+
+/* 1 when seg is a live segment of some Reservoir heap (never faults). */
+RSV_INLINE int rsvh_segmap_has(const rsvh_segment_t *seg)
+{
+    uintptr_t i = (uintptr_t)seg >> RSVH_SEG_SHIFT;
+    if (RSV_UNLIKELY(i >= RSVH_SEGMAP_BITS)) return 0;
+    return (int)((atomic_load_explicit(&rsvh_segmap[i / 64], memory_order_acquire) >> (i % 64)) & 1);
+}
+void rsvh_segmap_set(const void *seg, int on);
+void rsvh_segmap_clear_range(const void *base, size_t size);
+
+/* ---- metadata memory (meta.c): never returned to the OS ------------------ */
+/* Zeroed memory of `size` bytes (any size up to 1 MiB), or NULL (ENOMEM,
+ * error reported).  Thread-safe. */
+void *rsvh_meta_alloc(size_t size);
+void rsvh_meta_free(void *p, size_t size);
+/* Fork handling: lock != 0 takes the metadata lock, 0 releases it. */
+void rsvh_meta_fork(int lock);
+
+/* ---- size classes -------------------------------------------------------- */
+RSV_INLINE unsigned rsvh_class_of(size_t size)
+{
+    if (size <= 128) return size ? (unsigned)((size - 1) >> 4) : 0;
+    size_t s = size - 1;
+    unsigned w = (unsigned)(sizeof(size_t) * 8 - 1) - (unsigned)__builtin_clzll((unsigned long long)s);
+    return 8 + (w - 7) * 4 + (unsigned)((s >> (w - 2)) & 3);
+}
+
+RSV_INLINE unsigned rsvh_kind_of_class(unsigned cls)
+{
+    size_t bs = rsvh_class_size[cls];
+    return bs <= RSVH_SMALL_MAX ? RSVH_SMALL : bs <= RSVH_MEDIUM_MAX ? RSVH_MEDIUM : RSVH_LARGE;
+}
+
+/* ---- pointer checks (alloc.c) ------------------------------------------- */
+enum rsvh_check {
+    RSVH_OK = 0,
+    RSVH_BAD_FOREIGN = 1,   /* no Reservoir segment there */
+    RSVH_BAD_INTERIOR = 2,  /* inside a segment but not a block start */
+    RSVH_BAD_FREED = 3      /* a block that is already free */
+};
+
+RSV_INLINE uintptr_t rsvh_cookie(const void *b)
+{
+    return rsvh_key ^ (uintptr_t)b;
+}
+
+/* Finds the page of a small block p in seg and checks p is a live block
+ * start.  Returns RSVH_OK and *out, or the reason it is not. */
+RSV_INLINE int rsvh_check_block(rsvh_segment_t *seg, const void *p, rsvh_page_t **out)
+{
+    size_t idx = ((uintptr_t)p - (uintptr_t)seg) >> seg->page_shift;
+    if (RSV_UNLIKELY(idx >= seg->page_count)) return RSVH_BAD_INTERIOR;
+    rsvh_page_t *pg = &seg->pages[idx];
+    uintptr_t off = (uintptr_t)p - (uintptr_t)pg->start;
+    if (RSV_UNLIKELY(pg->block_size == 0 || off >= ((size_t)1 << RSVH_SEG_SHIFT))) return RSVH_BAD_INTERIOR;
+    uint64_t bi = ((uint64_t)off * pg->magic) >> pg->shift;
+    if (RSV_UNLIKELY(bi * pg->block_size != off ||
+                     bi >= atomic_load_explicit(&pg->capacity, memory_order_relaxed)))
+        return RSVH_BAD_INTERIOR;
+    if (RSV_UNLIKELY(((const rsvh_block_t *)p)->cookie == rsvh_cookie(p))) return RSVH_BAD_FREED;
+    *out = pg;
+    return RSVH_OK;
+}
+
+/* ---- owner-only counters ------------------------------------------------- */
+RSV_INLINE uint32_t rsvh_used(const rsvh_page_t *pg)
+{
+    return atomic_load_explicit(&((rsvh_page_t *)pg)->used, memory_order_relaxed);
+}
+RSV_INLINE void rsvh_used_set(rsvh_page_t *pg, uint32_t v)
+{
+    atomic_store_explicit(&pg->used, v, memory_order_relaxed);
+}
+
+/* ---- alloc.c / page.c ---------------------------------------------------- */
+/* Allocation slow path for tld t: refills the class's page (collecting
+ * remote frees, extending, taking a new page) or takes a huge span.
+ * Returns NULL on failure (error reported; errno untouched). */
+void *rsvh_alloc_slow(rsvh_tld_t *t, size_t size);
+/* size bytes aligned to align (a power of two, <= 1 GiB). */
+void *rsvh_alloc_aligned(rsvh_tld_t *t, size_t size, size_t align);
+/* A block freed by its owner whose page became empty or was full. */
+void rsvh_free_local_slow(rsvh_tld_t *t, rsvh_page_t *pg);
+/* A block of a page owned by another thread (or by nobody). */
+void rsvh_free_remote(rsvh_page_t *pg, rsvh_block_t *b);
+/* Frees a huge block (seg kind HUGE, p == seg->huge_block checked). */
+void rsvh_free_huge(rsv_heap_t *h, rsvh_segment_t *seg);
+/* Zeroed allocation (skips the memset on fresh huge spans). */
+void *rsvh_calloc_in(rsvh_tld_t *t, size_t size, size_t align);
+/* Looks p up: RSVH_OK with *seg and *pg (pg NULL for a huge block) or an
+ * RSVH_BAD_* reason.  Never faults. */
+int rsvh_lookup(const void *p, rsvh_segment_t **seg, rsvh_page_t **pg);
+/* Makes the checked block hold size bytes without moving: 1 on success.
+ * With for_realloc, refuses a shrink that a smaller class would serve. */
+int rsvh_resize_in_place(rsv_heap_t *h, rsvh_segment_t *seg, rsvh_page_t *pg, size_t size,
+                         int for_realloc);
+/* Reports a bad pointer once through rsvi_error. */
+void rsvh_report_bad(int why, const char *what);
+/* Usable bytes of a checked block. */
+size_t rsvh_block_usable(rsvh_segment_t *seg, rsvh_page_t *pg);
+
+/* Frees everything the explicit tld or thread tld t holds back to segments
+ * (thread exit: abandon pages with live blocks). */
+void rsvh_tld_abandon(rsvh_tld_t *t);
+/* Collects pending frees of t's pages and retires empty ones. */
+void rsvh_tld_collect(rsvh_tld_t *t, int retire_all);
+/* Processes t->delayed. */
+void rsvh_tld_delayed(rsvh_tld_t *t);
+/* Default heap: collect abandoned pages; retire empty ones.  Heap lock held. */
+void rsvh_abandoned_collect(rsv_heap_t *h);
+
+/* ---- area.c --------------------------------------------------------------- */
+/* Claims n contiguous free segments with (first + 4 MiB) aligned to
+ * `align` when align > 4 MiB; commits them.  Heap lock held.  Returns the
+ * first segment's address and sets *zero when all of it reads zero, or NULL
+ * (errors reported). */
+void *rsvh_area_claim(rsv_heap_t *h, size_t n, size_t align, int *zero, rsvh_area_t **area,
+                      size_t *index);
+/* Returns the n segments starting at index of area to the free pool. */
+void rsvh_area_release(rsv_heap_t *h, rsvh_area_t *a, size_t index, size_t n);
+/* Grows a span in place by n segments after index+span; 0 or ENOMEM. */
+int rsvh_area_grow(rsv_heap_t *h, rsvh_area_t *a, size_t end, size_t n, int *zero);
+/* Purges dirty free segments when the delay passed or too much is dirty;
+ * force != 0 purges now.  Returns bytes purged.  Heap lock held. */
+size_t rsvh_purge(rsv_heap_t *h, int force);
+/* Reserves h's first area now (heap creation) and commits `commit` bytes
+ * of it; 0 or an error code. */
+int rsvh_area_first(rsv_heap_t *h, size_t commit);
+/* The next live segment (span head) of a at index >= *i, advancing *i past
+ * it; NULL at the end.  Heap lock held. */
+rsvh_segment_t *rsvh_area_next(rsvh_area_t *a, size_t *i);
+/* State of segment i of a: 0 in use, 1 free and committed, 2 free and not
+ * committed. */
+int rsvh_area_seg_state(const rsvh_area_t *a, size_t i);
+/* Releases every area of h (destroy). */
+void rsvh_areas_release(rsv_heap_t *h);
+/* Segment paged kinds: claim a page / return a page.  Heap lock held. */
+rsvh_page_t *rsvh_page_claim(rsv_heap_t *h, unsigned cls);
+void rsvh_page_release(rsv_heap_t *h, rsvh_page_t *pg);
+
+/* Locks the heap's shared state when it has more than one user. */
+RSV_INLINE void rsvh_lock(rsv_heap_t *h)
+{
+    if (h->is_default) rsvi_lock(&h->lock);
+}
+RSV_INLINE void rsvh_unlock(rsv_heap_t *h)
+{
+    if (h->is_default) rsvi_unlock(&h->lock);
+}
+
+/* ---- heap.c ---------------------------------------------------------------- */
+/* This thread's tld for the default heap, created on first use; NULL when
+ * out of memory. */
+rsvh_tld_t *rsvh_tld_get(void);
+/* Makes sure the default heap is initialised. */
+void rsvh_default_init(void);
+/* The allocation state to use for h from this thread. */
+RSV_INLINE rsvh_tld_t *rsvh_tld_of(rsv_heap_t *h)
+{
+    return h->is_default ? rsvh_tls : &h->tld;
+}
+
+/* Frees p into whichever heap owns it, reporting a bad pointer (the
+ * malloc face's free for anything but the default heap's small blocks). */
+void rsvh_free_any(void *p);
+
+/* ---- debug hook (debug_hook.c) --------------------------------------------
+ * When h->debug != 0 every public alloc/free/realloc entry point diverts,
+ * with ONE predictable branch, to these functions.  The debug layer
+ * (issue 7) owns their bodies; until it lands they forward to the plain
+ * paths below so that a set RSV_DEBUG changes nothing. */
+void *rsvi_heap_debug_alloc(rsv_heap_t *h, size_t size, size_t align, unsigned flags);
+void rsvi_heap_debug_free(rsv_heap_t *h, void *p);
+void *rsvi_heap_debug_realloc(rsv_heap_t *h, void *p, size_t size);
+/* The plain operations the hooks may call (no debug branch inside). */
+void *rsvi_heap_plain_alloc(rsv_heap_t *h, size_t size, size_t align, unsigned flags);
+void rsvi_heap_plain_free(rsv_heap_t *h, void *p);
+void *rsvi_heap_plain_realloc(rsv_heap_t *h, void *p, size_t size);
+
+/* ---- the inline fast paths ------------------------------------------------ */
+RSV_INLINE void *rsvh_alloc_fast(rsvh_tld_t *t, size_t size)
+{
+    if (RSV_LIKELY(size <= RSVH_DIRECT_MAX)) {
+        rsvh_page_t *pg = t->direct[(size + 15) >> 4];
+        rsvh_block_t *b = pg->free;
+        if (RSV_LIKELY(b != NULL)) {
+            pg->free = b->next;
+            rsvh_used_set(pg, rsvh_used(pg) + 1);
+            b->cookie = 0;
+            return b;
+        }
+    }
+    return rsvh_alloc_slow(t, size);
+}
+
+/* Frees a checked small block of pg owned by t. */
+RSV_INLINE void rsvh_free_local(rsvh_tld_t *t, rsvh_page_t *pg, rsvh_block_t *b)
+{
+    b->next = pg->free;
+    b->cookie = rsvh_cookie(b);
+    pg->free = b;
+    uint32_t u = rsvh_used(pg) - 1;
+    rsvh_used_set(pg, u);
+    if (RSV_UNLIKELY(u == 0 || pg->in_full)) rsvh_free_local_slow(t, pg);
+}
+
+#endif /* RSV_HEAP_INTERNAL_H */

@@ -1,0 +1,367 @@
+/* lib/heap/page.c — a tld's pages: the per-class queues and the direct
+ * table the fast path reads, refilling a page (remote frees, extension, a
+ * new or abandoned page), the full queue with its delayed-free handshake,
+ * retiring empty pages, and abandoning pages when a thread exits.
+ *
+ * Owner-only code except rsvh_free_remote (any thread) and
+ * rsvh_abandoned_collect (heap lock held).  Never allocates from a heap;
+ * never calls the error handler except through the segment layer.
+ */
+#include <string.h>
+
+#include "heap/heap_internal.h"
+
+/* ---- queues ------------------------------------------------------------- */
+
+static void queue_remove(rsvh_queue_t *q, rsvh_page_t *pg)
+{
+    if (pg->prev) pg->prev->next = pg->next;
+    else q->first = pg->next;
+    if (pg->next) pg->next->prev = pg->prev;
+    else q->last = pg->prev;
+    pg->next = pg->prev = NULL;
+}
+
+static void queue_push_front(rsvh_queue_t *q, rsvh_page_t *pg)
+{
+    pg->prev = NULL;
+    pg->next = q->first;
+    if (q->first) q->first->prev = pg;
+    else q->last = pg;
+    q->first = pg;
+}
+
+static void queue_push_back(rsvh_queue_t *q, rsvh_page_t *pg)
+{
+    pg->next = NULL;
+    pg->prev = q->last;
+    if (q->last) q->last->next = pg;
+    else q->first = pg;
+    q->last = pg;
+}
+
+/* Points the direct entries of class cls at its first page. */
+static void direct_update(rsvh_tld_t *t, unsigned cls)
+{
+    size_t size = rsvh_class_size[cls];
+    if (size > RSVH_DIRECT_MAX) return;
+    size_t lo = cls == 0 ? 0 : rsvh_class_size[cls - 1] / 16 + 1;
+    size_t hi = size / 16;
+    rsvh_page_t *pg = t->queues[cls].first ? t->queues[cls].first : &rsvh_page_empty;
+    for (size_t i = lo; i <= hi; i++) t->direct[i] = pg;
+}
+
+/* ---- delay state of xfree -------------------------------------------------- */
+
+/* Sets the delay state, waiting while a remote thread is DELAYING.  With
+ * only_if_empty, succeeds only while no remote block is pending and returns
+ * 0 otherwise. */
+static int page_set_tag(rsvh_page_t *pg, uintptr_t tag, int only_if_empty)
+{
+    uintptr_t old = atomic_load_explicit(&pg->xfree, memory_order_relaxed);
+    for (unsigned spins = 0;; spins++) {
+        if ((old & RSVH_TAG) == RSVH_DELAYING) {
+            if (spins < 64) rsvi_cpu_relax();
+            else rsvi_os_yield();
+            old = atomic_load_explicit(&pg->xfree, memory_order_relaxed);
+            continue;
+        }
+        if (only_if_empty && (old & ~(uintptr_t)RSVH_TAG)) return 0;
+        if ((old & RSVH_TAG) == tag) return 1;
+        if (atomic_compare_exchange_weak_explicit(&pg->xfree, &old, (old & ~(uintptr_t)RSVH_TAG) | tag,
+                                                  memory_order_acq_rel, memory_order_relaxed))
+            return 1;
+    }
+}
+
+/* Moves the remote frees of pg onto pg->free.  Caller owns pg. */
+static void page_collect(rsvh_page_t *pg)
+{
+    uintptr_t old = atomic_load_explicit(&pg->xfree, memory_order_relaxed);
+    if ((old & ~(uintptr_t)RSVH_TAG) == 0) return;
+    while (!atomic_compare_exchange_weak_explicit(&pg->xfree, &old, old & RSVH_TAG,
+                                                  memory_order_acquire, memory_order_relaxed)) {
+    }
+    rsvh_block_t *head = (rsvh_block_t *)(old & ~(uintptr_t)RSVH_TAG);
+    if (!head) return;
+    uint32_t n = 1;
+    rsvh_block_t *tail = head;
+    while (tail->next) {
+        tail = tail->next;
+        n++;
+    }
+    tail->next = pg->free;
+    pg->free = head;
+    rsvh_used_set(pg, rsvh_used(pg) - n);
+}
+
+/* Carves up to ~16 KiB of new blocks from the bump frontier onto free. */
+static void page_extend(rsvh_page_t *pg)
+{
+    uint32_t cap = atomic_load_explicit(&pg->capacity, memory_order_relaxed);
+    uint32_t n = pg->reserved - cap;
+    uint32_t m = (uint32_t)(16384 / pg->block_size);
+    if (m < 1) m = 1;
+    if (n > m) n = m;
+    if (n == 0) return;
+    size_t bs = pg->block_size;
+    char *first = pg->start + (size_t)cap * bs;
+    char *b = first;
+    for (uint32_t i = 0; i + 1 < n; i++, b += bs) {
+        ((rsvh_block_t *)b)->next = (rsvh_block_t *)(b + bs);
+        ((rsvh_block_t *)b)->cookie = rsvh_cookie(b);
+    }
+    ((rsvh_block_t *)b)->next = pg->free;
+    ((rsvh_block_t *)b)->cookie = rsvh_cookie(b);
+    pg->free = (rsvh_block_t *)first;
+    atomic_store_explicit(&pg->capacity, cap + n, memory_order_relaxed);
+}
+
+/* Parks pg (no free block, nothing to carve) in t's full queue.  Returns 0
+ * when remote frees arrived meanwhile (pg stays, collect again). */
+static int page_to_full(rsvh_tld_t *t, rsvh_page_t *pg)
+{
+    if (t->heap->is_default && !page_set_tag(pg, RSVH_DELAY, 1)) return 0;
+    queue_remove(&t->queues[pg->cls], pg);
+    queue_push_back(&t->full, pg);
+    pg->in_full = 1;
+    return 1;
+}
+
+static void page_unfull(rsvh_tld_t *t, rsvh_page_t *pg)
+{
+    if (t->heap->is_default) page_set_tag(pg, RSVH_NORMAL, 0);
+    queue_remove(&t->full, pg);
+    pg->in_full = 0;
+    rsvh_queue_t *q = &t->queues[pg->cls];
+    int was_empty = q->first == NULL;
+    queue_push_back(q, pg);
+    if (was_empty) direct_update(t, pg->cls);
+}
+
+/* Returns an empty page to its segment. */
+static void page_retire(rsvh_tld_t *t, rsvh_page_t *pg)
+{
+    rsvh_queue_t *q = pg->in_full ? &t->full : &t->queues[pg->cls];
+    int was_first = q->first == pg;
+    queue_remove(q, pg);
+    if (was_first && !pg->in_full) direct_update(t, pg->cls);
+    pg->in_full = 0;
+    rsv_heap_t *h = t->heap;
+    rsvh_lock(h);
+    rsvh_page_release(h, pg);
+    rsvh_unlock(h);
+}
+
+void rsvh_free_local_slow(rsvh_tld_t *t, rsvh_page_t *pg)
+{
+    if (pg->in_full) page_unfull(t, pg);
+    if (rsvh_used(pg) != 0) return;
+    rsvh_queue_t *q = &t->queues[pg->cls];
+    if (q->first == pg && q->last == pg) return;   /* keep the class's only page */
+    page_retire(t, pg);
+}
+
+void rsvh_free_remote(rsvh_page_t *pg, rsvh_block_t *b)
+{
+    b->cookie = rsvh_cookie(b);
+    uintptr_t old = atomic_load_explicit(&pg->xfree, memory_order_relaxed);
+    for (;;) {
+        if ((old & RSVH_TAG) == RSVH_DELAY) {
+            if (!atomic_compare_exchange_weak_explicit(&pg->xfree, &old,
+                                                       (old & ~(uintptr_t)RSVH_TAG) | RSVH_DELAYING,
+                                                       memory_order_acq_rel, memory_order_relaxed))
+                continue;
+            /* The owner cannot leave while we are DELAYING. */
+            rsvh_tld_t *t = atomic_load_explicit(&pg->owner, memory_order_acquire);
+            rsvh_block_t *head = atomic_load_explicit(&t->delayed, memory_order_relaxed);
+            do {
+                b->next = head;
+            } while (!atomic_compare_exchange_weak_explicit(&t->delayed, &head, b,
+                                                            memory_order_release, memory_order_relaxed));
+            old = atomic_load_explicit(&pg->xfree, memory_order_relaxed);
+            while (!atomic_compare_exchange_weak_explicit(&pg->xfree, &old,
+                                                          (old & ~(uintptr_t)RSVH_TAG) | RSVH_NORMAL,
+                                                          memory_order_release, memory_order_relaxed)) {
+            }
+            return;
+        }
+        b->next = (rsvh_block_t *)(old & ~(uintptr_t)RSVH_TAG);
+        if (atomic_compare_exchange_weak_explicit(&pg->xfree, &old, (uintptr_t)b | (old & RSVH_TAG),
+                                                  memory_order_release, memory_order_relaxed))
+            return;
+    }
+}
+
+static rsvh_page_t *page_of_block(void *b)
+{
+    rsvh_segment_t *seg = (rsvh_segment_t *)((uintptr_t)b & ~(uintptr_t)RSVH_SEG_MASK);
+    return &seg->pages[((uintptr_t)b - (uintptr_t)seg) >> seg->page_shift];
+}
+
+void rsvh_tld_delayed(rsvh_tld_t *t)
+{
+    rsvh_block_t *b = atomic_exchange_explicit(&t->delayed, NULL, memory_order_acquire);
+    while (b) {
+        rsvh_block_t *next = b->next;
+        rsvh_page_t *pg = page_of_block(b);
+        b->next = pg->free;
+        pg->free = b;
+        uint32_t u = rsvh_used(pg) - 1;
+        rsvh_used_set(pg, u);
+        if (u == 0 || pg->in_full) rsvh_free_local_slow(t, pg);
+        b = next;
+    }
+}
+
+/* Takes an abandoned page of class cls (default heap) or a new one, owned
+ * by t and at the front of its queue with a free block.  NULL on OOM. */
+static rsvh_page_t *page_fresh(rsvh_tld_t *t, unsigned cls)
+{
+    rsv_heap_t *h = t->heap;
+    for (;;) {
+        rsvh_page_t *pg = NULL;
+        int adopted = 0;
+        rsvh_lock(h);
+        if (h->is_default && h->abandoned[cls]) {
+            pg = h->abandoned[cls];
+            h->abandoned[cls] = pg->next;
+            if (pg->next) pg->next->prev = NULL;
+            pg->next = pg->prev = NULL;
+            adopted = 1;
+        } else {
+            pg = rsvh_page_claim(h, cls);
+        }
+        rsvh_unlock(h);
+        if (!pg) return NULL;
+        atomic_store_explicit(&pg->owner, t, memory_order_release);
+        queue_push_front(&t->queues[cls], pg);
+        direct_update(t, cls);
+        if (adopted) {
+            if (h->is_default) page_set_tag(pg, RSVH_NORMAL, 0);
+            page_collect(pg);
+        }
+        if (!pg->free) page_extend(pg);
+        if (pg->free) return pg;
+        if (!page_to_full(t, pg)) {
+            page_collect(pg);
+            if (pg->free) return pg;
+        }
+        direct_update(t, cls);
+    }
+}
+
+void *rsvh_page_alloc_slow(rsvh_tld_t *t, size_t size);
+void *rsvh_page_alloc_slow(rsvh_tld_t *t, size_t size)
+{
+    if (atomic_load_explicit(&t->delayed, memory_order_relaxed)) rsvh_tld_delayed(t);
+    unsigned cls = rsvh_class_of(size);
+    rsvh_queue_t *q = &t->queues[cls];
+    rsvh_page_t *pg = q->first;
+    while (pg) {
+        rsvh_page_t *next = pg->next;
+        if (pg->free) break;
+        page_collect(pg);
+        if (pg->free) break;
+        if (atomic_load_explicit(&pg->capacity, memory_order_relaxed) < pg->reserved) {
+            page_extend(pg);
+            break;
+        }
+        if (!page_to_full(t, pg)) {
+            page_collect(pg);
+            if (pg->free) break;
+            next = pg->next; /* could not park it; try the rest */
+        }
+        pg = next;
+    }
+    if (!pg) {
+        pg = page_fresh(t, cls);
+        if (!pg) return NULL;
+    } else if (pg != q->first) {
+        queue_remove(q, pg);
+        queue_push_front(q, pg);
+    }
+    direct_update(t, cls);
+    rsvh_block_t *b = pg->free;
+    pg->free = b->next;
+    rsvh_used_set(pg, rsvh_used(pg) + 1);
+    b->cookie = 0;
+    return b;
+}
+
+/* Visits every page of t (class queues and full queue). */
+#define TLD_FOREACH_PAGE(t, pg, body)                                        \
+    do {                                                                     \
+        for (unsigned c_ = 0; c_ <= RSVH_CLASSES; c_++) {                    \
+            rsvh_queue_t *q_ = c_ < RSVH_CLASSES ? &(t)->queues[c_] : &(t)->full; \
+            rsvh_page_t *n_;                                                 \
+            for (rsvh_page_t *pg = q_->first; pg; pg = n_) {                 \
+                n_ = pg->next;                                               \
+                body                                                         \
+            }                                                                \
+        }                                                                    \
+    } while (0)
+
+void rsvh_tld_collect(rsvh_tld_t *t, int retire_all)
+{
+    if (atomic_load_explicit(&t->delayed, memory_order_relaxed)) rsvh_tld_delayed(t);
+    TLD_FOREACH_PAGE(t, pg, {
+        page_collect(pg);
+        if (pg->in_full && pg->free) page_unfull(t, pg);
+        if (rsvh_used(pg) == 0 && retire_all) page_retire(t, pg);
+    });
+    for (unsigned c = 0; c < RSVH_CLASSES; c++) direct_update(t, c);
+}
+
+void rsvh_tld_abandon(rsvh_tld_t *t)
+{
+    rsv_heap_t *h = t->heap;
+    /* 1: no remote thread may start using t->delayed after this. */
+    TLD_FOREACH_PAGE(t, pg, { page_set_tag(pg, RSVH_NEVER, 0); });
+    /* 2: take back what was delayed before. */
+    rsvh_block_t *b = atomic_exchange_explicit(&t->delayed, NULL, memory_order_acquire);
+    while (b) {
+        rsvh_block_t *next = b->next;
+        rsvh_page_t *pg = page_of_block(b);
+        b->next = pg->free;
+        pg->free = b;
+        rsvh_used_set(pg, rsvh_used(pg) - 1);
+        b = next;
+    }
+    /* 3: retire empty pages, hand the others to the heap. */
+    rsvh_lock(h);
+    TLD_FOREACH_PAGE(t, pg, {
+        page_collect(pg);
+        pg->next = pg->prev = NULL;
+        pg->in_full = 0;
+        atomic_store_explicit(&pg->owner, NULL, memory_order_release);
+        if (rsvh_used(pg) == 0) {
+            rsvh_page_release(h, pg);
+        } else {
+            pg->next = h->abandoned[pg->cls];
+            if (pg->next) pg->next->prev = pg;
+            h->abandoned[pg->cls] = pg;
+        }
+    });
+    rsvh_unlock(h);
+    for (unsigned c = 0; c < RSVH_CLASSES; c++) t->queues[c].first = t->queues[c].last = NULL;
+    t->full.first = t->full.last = NULL;
+    for (unsigned i = 0; i < RSVH_DIRECT; i++) t->direct[i] = &rsvh_page_empty;
+}
+
+void rsvh_abandoned_collect(rsv_heap_t *h)
+{
+    for (unsigned c = 0; c < RSVH_CLASSES; c++) {
+        rsvh_page_t *next;
+        for (rsvh_page_t *pg = h->abandoned[c]; pg; pg = next) {
+            next = pg->next;
+            page_collect(pg);
+            if (rsvh_used(pg) != 0) continue;
+            if (pg->prev) pg->prev->next = pg->next;
+            else h->abandoned[c] = pg->next;
+            if (pg->next) pg->next->prev = pg->prev;
+            pg->next = pg->prev = NULL;
+            rsvh_page_release(h, pg);
+        }
+    }
+}

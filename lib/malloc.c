@@ -1,0 +1,166 @@
+/* lib/malloc.c — the malloc family (reservoir/malloc.h) on the default
+ * heap with glibc's semantics: errno ENOMEM on failure, calloc and
+ * reallocarray overflow -> NULL + ENOMEM, realloc(NULL, n) == malloc(n),
+ * realloc(p, 0) frees p and returns NULL, posix_memalign returns EINVAL for
+ * a bad alignment and leaves *out untouched on any error, aligned_alloc
+ * rejects a non-power-of-two alignment with EINVAL, memalign rounds one up.
+ *
+ * The hot paths (malloc, free) are the heap's inline fast paths plus one
+ * debug branch each.  free/realloc/usable_size accept a block of any
+ * Reservoir heap and route it to its owner.  Must never trust a pointer it
+ * has not looked up, and never print or allocate on a failure path.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "heap/heap_internal.h"
+#include "reservoir/malloc.h"
+#include "reservoir/vm.h"
+
+void *rsv_malloc(size_t size)
+{
+    void *p;
+    /* Debug hook (issue 7): one predictable branch. */
+    if (RSV_UNLIKELY(rsvh_default_heap.debug))
+        p = rsvi_heap_debug_alloc(&rsvh_default_heap, size, 0, 0);
+    else
+        p = rsvh_alloc_fast(rsvh_tls, size);
+    if (RSV_UNLIKELY(!p)) errno = ENOMEM;
+    return p;
+}
+
+void rsv_free(void *p)
+{
+    if (!p) return;
+    if (RSV_UNLIKELY(rsvh_default_heap.debug)) {
+        rsvh_free_any(p);
+        return;
+    }
+    rsvh_segment_t *seg = rsvh_seg_of(p);
+    rsvh_page_t *pg;
+    if (RSV_LIKELY(rsvh_segmap_has(seg) && seg->heap == &rsvh_default_heap &&
+                   rsvh_check_block(seg, p, &pg) == RSVH_OK)) {
+        rsvh_tld_t *t = rsvh_tls;
+        if (RSV_LIKELY(atomic_load_explicit(&pg->owner, memory_order_relaxed) == t))
+            rsvh_free_local(t, pg, (rsvh_block_t *)p);
+        else
+            rsvh_free_remote(pg, (rsvh_block_t *)p);
+        return;
+    }
+    rsvh_free_any(p);   /* huge blocks, other heaps, and bad pointers */
+}
+
+void *rsv_calloc(size_t n, size_t size)
+{
+    if (size && n > SIZE_MAX / size) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    void *p;
+    if (RSV_UNLIKELY(rsvh_default_heap.debug))
+        p = rsvi_heap_debug_alloc(&rsvh_default_heap, n * size, 0, RSV_HEAP_ZERO);
+    else
+        p = rsvh_calloc_in(rsvh_tls, n * size, RSVH_ALIGN);
+    if (!p) errno = ENOMEM;
+    return p;
+}
+
+void *rsv_realloc(void *p, size_t size)
+{
+    if (!p) return rsv_malloc(size);
+    if (size == 0) {
+        rsv_free(p);
+        return NULL;
+    }
+    rsv_heap_t *h = rsv_heap_of(p);
+    if (!h) {
+        rsvh_segment_t *seg;
+        rsvh_page_t *pg;
+        rsvh_report_bad(rsvh_lookup(p, &seg, &pg), "realloc");
+        errno = EINVAL;
+        return NULL;
+    }
+    void *q = rsv_heap_realloc(h, p, size);
+    if (!q) errno = ENOMEM;
+    return q;
+}
+
+void *rsv_reallocarray(void *p, size_t n, size_t size)
+{
+    if (size && n > SIZE_MAX / size) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return rsv_realloc(p, n * size);
+}
+
+/* memalign's core: align a power of two. */
+static void *malloc_aligned(size_t align, size_t size)
+{
+    if (align > RSVH_MAX_ALIGN) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    void *p;
+    if (RSV_UNLIKELY(rsvh_default_heap.debug))
+        p = rsvi_heap_debug_alloc(&rsvh_default_heap, size, align, 0);
+    else
+        p = rsvh_alloc_aligned(rsvh_tls, size, align);
+    if (!p) errno = ENOMEM;
+    return p;
+}
+
+int rsv_posix_memalign(void **out, size_t align, size_t size)
+{
+    if (!out || align < sizeof(void *) || (align & (align - 1))) return EINVAL;
+    int saved = errno;
+    void *p = malloc_aligned(align, size);
+    errno = saved;
+    if (!p) return ENOMEM;
+    *out = p;
+    return 0;
+}
+
+void *rsv_aligned_alloc(size_t align, size_t size)
+{
+    if (align == 0 || (align & (align - 1))) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return malloc_aligned(align, size);
+}
+
+void *rsv_memalign(size_t align, size_t size)
+{
+    if (align <= RSVH_ALIGN) return rsv_malloc(size);
+    if (align > SIZE_MAX / 2 + 1) {
+        errno = EINVAL;
+        return NULL;
+    }
+    size_t a = RSVH_ALIGN;
+    while (a < align) a <<= 1;   /* glibc rounds a non-power-of-two up */
+    return malloc_aligned(a, size);
+}
+
+void *rsv_valloc(size_t size)
+{
+    return malloc_aligned(rsv_vm_page_size(), size);
+}
+
+void *rsv_pvalloc(size_t size)
+{
+    size_t page = rsv_vm_page_size();
+    if (size > SIZE_MAX - (page - 1)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    size_t n = (size + page - 1) & ~(page - 1);
+    return malloc_aligned(page, n ? n : page);
+}
+
+size_t rsv_malloc_usable_size(const void *p)
+{
+    if (!p) return 0;
+    rsv_heap_t *h = rsv_heap_of(p);
+    return h ? rsv_heap_usable_size(h, p) : 0;
+}
