@@ -13,6 +13,7 @@
 
 #include "internal.h"
 #include "reservoir/vm.h"
+#include "test_sanitize.h"
 
 /* Death tests expect the kernel's SIGSEGV, not ASan's report. */
 const char *__asan_default_options(void);
@@ -437,11 +438,7 @@ Test(vm, runs_match_a_model, .timeout = 60)
     char *p = reserve_or_die(PAGES * pg());
     uint64_t seed = 0x9E3779B97F4A7C15u;
     for (int k = 0; k < PAGES; k++) model[k] = -1;
-#if defined(__SANITIZE_ADDRESS__)
-    const int steps = 500;
-#else
-    const int steps = 3000;
-#endif
+    const int steps = RSV_TEST_SLOW ? 500 : 3000;
     for (int step = 0; step < steps; step++) {
         int a = (int)(rng_next(&seed) % PAGES);
         int n = 1 + (int)(rng_next(&seed) % 8);

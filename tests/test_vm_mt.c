@@ -18,22 +18,12 @@
 #include "internal.h"
 #include "reservoir/region.h"
 #include "reservoir/vm.h"
+#include "test_sanitize.h"
 #include "win/tap.h"
-
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#  define TEST_SLOW 1
-#elif defined(__has_feature)
-#  if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#    define TEST_SLOW 1
-#  endif
-#endif
-#ifndef TEST_SLOW
-#  define TEST_SLOW 0
-#endif
 
 enum { THREADS = 4, PAGES_PER_THREAD = 16 };
 
-static const int rounds = TEST_SLOW ? 300 : 3000;
+static const int rounds = RSV_TEST_SLOW ? 300 : 3000;
 static char *shared_base;
 static atomic_int stop_spinning;
 
@@ -154,7 +144,7 @@ int main(void)
     pthread_t s;
     CHECK(pthread_create(&s, NULL, spinner, NULL) == 0, "spinner started");
     int forks_ok = 1;
-    for (int k = 0; k < (TEST_SLOW ? 10 : 50); k++) {
+    for (int k = 0; k < (RSV_TEST_SLOW ? 10 : 50); k++) {
         pid_t pid = fork();
         if (pid == 0) {
             void *p = NULL;

@@ -71,38 +71,63 @@ RSV_API size_t rsv_vm_granularity(void);
 
 /* Reserves `size` bytes (rounded up to the granularity) aligned to
  * `alignment` (0 = granularity; otherwise a power of two >= granularity).
- * The range is RESERVED: inaccessible and not counted as memory.  On success
- * stores the base in *out and the flags actually granted in *granted (may be
- * NULL).  On failure *out is left unchanged. */
+ * The range is RESERVED: inaccessible and not counted as memory (Linux:
+ * PROT_NONE + MAP_NORESERVE).  On success stores the base in *out and the
+ * flags actually granted in *granted (may be NULL).  On failure *out is left
+ * unchanged.  EINVAL: out NULL, size 0, bad alignment, unknown flag; ENOMEM:
+ * no address space.
+ *
+ * RSV_VM_LARGE_PAGES, for sizes of at least one large page: Linux tries
+ * MAP_HUGETLB (needs a hugetlb pool; the reservation's page_size is then
+ * 2 MiB and every range in it must be 2 MiB-aligned and is rounded to
+ * 2 MiB), else transparent huge pages (MADV_HUGEPAGE, 2 MiB-aligned base,
+ * granted unless THP is "never").  Windows tries MEM_LARGE_PAGES, which needs
+ * SeLockMemoryPrivilege and arrives COMMITTED.  On fallback the bit is
+ * cleared in *granted and normal pages are used. */
 RSV_API int rsv_vm_reserve(size_t size, size_t alignment, unsigned flags,
                            void **out, unsigned *granted);
 
 /* Commits [p, p+n): p page-aligned, n > 0 (rounded up to pages), the range
- * inside one reservation.  Committed pages are readable and writable (and
+ * inside one reservation (otherwise EINVAL).  "Page" is the reservation's
+ * page_size as rsv_vm_query reports it.  Committed pages are readable and writable (and
  * executable for RSV_VM_EXECUTABLE reservations); pages that were not
  * committed before read as zero.  Committing committed pages is allowed and
  * keeps their contents. */
 RSV_API int rsv_vm_commit(void *p, size_t n);
 
 /* Returns [p, p+n) to RESERVED: contents discarded, memory returned to the
- * OS, a later commit reads zero. */
+ * OS (Linux: MADV_DONTNEED + PROT_NONE, never MADV_FREE; Windows:
+ * MEM_DECOMMIT), a later commit reads zero.  Same range rules as commit;
+ * pages already reserved may be part of the range. */
 RSV_API int rsv_vm_decommit(void *p, size_t n);
 
 /* Tells the OS the contents of committed [p, p+n) may be discarded; the
- * pages stay COMMITTED and accessible and read either as before or as zero. */
+ * pages stay COMMITTED and accessible and read either as before or as zero
+ * (MADV_FREE, else MADV_DONTNEED; MEM_RESET).  EINVAL unless every page of
+ * the range is committed. */
 RSV_API int rsv_vm_purge(void *p, size_t n);
 
-/* Sets the protection of committed pages [p, p+n).  On success stores the
- * previous protection of the first page in *old (may be NULL). */
+/* Sets the protection of committed pages [p, p+n) (EINVAL unless all are
+ * committed, or for bits outside RSV_PROT_RWX).  On success stores the
+ * previous protection of the first page in *old (may be NULL).  Pages set
+ * to RSV_PROT_NONE stay COMMITTED. */
 RSV_API int rsv_vm_protect(void *p, size_t n, unsigned prot, unsigned *old);
 
 /* Releases the whole reservation starting at `base` (the value
- * rsv_vm_reserve returned); `size` must be its size or 0. */
+ * rsv_vm_reserve returned); `size` must be 0 (look it up) or a size that
+ * rounds to the reservation's, like the one passed to rsv_vm_reserve.
+ * EINVAL for any other base or size, including a second release. */
 RSV_API int rsv_vm_release(void *base, size_t size);
 
-/* Describes the pages at `addr`, like VirtualQuery.  Exact inside a
- * Reservoir reservation on every OS; on POSIX outside one it is best effort
- * (from /proc/self/maps where available) and sets info->exact = 0. */
+/* Describes the pages at `addr`, like VirtualQuery: info->base/size is the
+ * maximal run of pages around addr that share state and protection.
+ * Exact inside a Reservoir reservation on every OS (from the library's own
+ * record of its reservations and committed runs).  Outside one, Windows
+ * answers exactly (VirtualQuery); POSIX answers best effort from
+ * /proc/self/maps (an inaccessible mapping is called RESERVED, any other
+ * COMMITTED, a hole FREE; alloc_base is the mapping's start) and sets
+ * info->exact = 0.  EINVAL only when info is NULL.  Thread-safe: every vm
+ * function may be called from any thread. */
 RSV_API int rsv_vm_query(const void *addr, rsv_vm_info_t *info);
 
 #ifdef __cplusplus

@@ -48,8 +48,9 @@ int rsvi_os_purge(void *p, size_t n);
 int rsvi_os_protect(void *p, size_t n, unsigned prot);
 /* Releases a whole reservation [base, base+size). */
 int rsvi_os_release(void *base, size_t size);
-/* Best-effort description of an address the library does not track
- * (VirtualQuery on Windows, /proc/self/maps on Linux). */
+/* Description of an address the library does not track: exact from
+ * VirtualQuery on Windows (exact = 1), best effort from /proc/self/maps on
+ * Linux (exact = 0).  Never allocates. */
 int rsvi_os_query(const void *p, rsv_vm_info_t *info);
 
 /* Writes n bytes to standard error with no allocation (write(2) /

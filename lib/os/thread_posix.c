@@ -1,6 +1,7 @@
 /* lib/os/thread_posix.c — lib/os/thread.h on POSIX threads.
  * The exit callbacks live in a fixed thread-local array, so registering
  * one never allocates; a pthread key's destructor runs them.
+ * Must never allocate from a heap or print.
  */
 #include "os/thread.h"
 
