@@ -44,6 +44,11 @@ unsigned rsvi_fault_calls(enum rsvi_fault_kind kind);
  * committed runs recorded inside them (leak checks and tests). */
 size_t rsvi_vm_reservations(void);
 size_t rsvi_vm_runs(void);
+/* 1 when addr lies inside a reservation made through rsv_vm_reserve (and
+ * not released), storing its base and size (either pointer may be NULL);
+ * 0 otherwise.  O(log n), never touches the OS: the cheap ownership test
+ * for pointers handed back by callers. */
+int rsvi_vm_lookup(const void *addr, void **base, size_t *size);
 
 #endif /* RSV_INTERNAL_H */
 

@@ -225,3 +225,15 @@ size_t rsvi_vm_runs(void)
     rsvi_vmb_unlock();
     return n;
 }
+
+int rsvi_vm_lookup(const void *addr, void **base, size_t *size)
+{
+    rsvi_vmb_lock();
+    const rsvi_vmb_node_t *r = rsvi_vmb_find((uintptr_t)addr);
+    if (r) {
+        if (base) *base = (void *)r->start;
+        if (size) *size = r->end - r->start;
+    }
+    rsvi_vmb_unlock();
+    return r != NULL;
+}

@@ -334,6 +334,21 @@ Test(vm, range_crossing_into_neighbour, .timeout = 10)
     cr_assert_eq(rsv_vm_release(b, 0), 0);
 }
 
+Test(vm, lookup_ownership, .timeout = 10)
+{
+    char *p = reserve_or_die(4 * pg());
+    void *base = NULL;
+    size_t size = 0;
+    cr_assert_eq(rsvi_vm_lookup(p + 3 * pg() + 5, &base, &size), 1);
+    cr_assert_eq(base, p);
+    cr_assert_eq(size, 4 * pg());
+    cr_assert_eq(rsvi_vm_lookup(p + 4 * pg(), NULL, NULL), 0, "one past the end");
+    cr_assert_eq(rsvi_vm_lookup(&base, NULL, NULL), 0, "the stack is not ours");
+    cr_assert_eq(rsvi_vm_lookup(NULL, NULL, NULL), 0);
+    cr_assert_eq(rsv_vm_release(p, 0), 0);
+    cr_assert_eq(rsvi_vm_lookup(p, NULL, NULL), 0, "released");
+}
+
 Test(vm, query_outside_reservations, .timeout = 10)
 {
     static int global_rw = 1;
