@@ -27,7 +27,7 @@
  *                 freed on another thread); time per block.
  *   large         alloc, touch every page, free of blocks of 1-64 MiB
  *                 (log-uniform); time per block.
- *   rss/W         runs workload W three times in a fresh process and
+ *   rss/W         runs workload W twice in a fresh process and
  *                 reports peak_kib (peak resident minus the resident size
  *                 before the first run) and after_kib (resident after
  *                 everything was freed or reset, minus the same baseline).
@@ -260,6 +260,7 @@ RSVB_INLINE void rsvb_w_realloc(rsvb_state *st, const rsvb_alloc_t *a)
 {
     void *ctx = rsvb_open(st, a, 0);
     if (!ctx) return;
+    if (rsvb_realloc_once(a, ctx) != 0) rsvb_skip(st, "allocation failed"); /* warm-up */
     while (rsvb_keep_running(st, 1))
         if (rsvb_realloc_once(a, ctx) != 0) { rsvb_skip(st, "allocation failed"); break; }
     a->destroy(ctx);
@@ -323,6 +324,11 @@ RSVB_INLINE void rsvb_w_large(rsvb_state *st, const rsvb_alloc_t *a)
     void *ctx = rsvb_open(st, a, 0);
     if (!ctx) return;
     uint32_t k = 0;
+    /* Steady state, not first touch: one untimed block of the largest size. */
+    size_t biggest = 0;
+    for (uint32_t i = 0; i < RSVB_LARGE_N; i++)
+        if (rsvb_tab.large[i] > biggest) biggest = rsvb_tab.large[i];
+    if (rsvb_large_once(a, ctx, biggest) != 0) rsvb_skip(st, "allocation failed");
     while (rsvb_keep_running(st, 1)) {
         if (rsvb_large_once(a, ctx, rsvb_tab.large[k]) != 0) {
             rsvb_skip(st, "allocation failed");
@@ -449,7 +455,7 @@ RSVB_INLINE int rsvb_rss_run(const rsvb_alloc_t *a, void *ctx, void **ptrs, int 
             rc = rsvb_group_once(a, ctx, ptrs, rsvb_tab.small + off, RSVB_REQUEST_N);
         return rc;
     default:
-        for (uint32_t i = 0; rc == 0 && i < 16; i++)
+        for (uint32_t i = 0; rc == 0 && i < 8; i++)
             rc = rsvb_large_once(a, ctx, rsvb_tab.large[i]);
         return rc;
     }
@@ -465,7 +471,7 @@ RSVB_INLINE void rsvb_w_rss(rsvb_state *st, const rsvb_alloc_t *a, const rsvb_rs
     void *ctx = rsvb_open(st, a, rp->workload == RSVB_RSS_ENTITIES ? RSVB_ENTITY_SIZE : 0);
     if (!ctx) { free(ptrs); return; }
     while (rsvb_keep_running(st, 1)) {
-        for (int i = 0; i < 3; i++)
+        for (int i = 0; i < 2; i++)
             if (rsvb_rss_run(a, ctx, ptrs, rp->workload) != 0) {
                 rsvb_skip(st, "allocation failed");
                 break;

@@ -1,0 +1,314 @@
+#!/usr/bin/env python3
+"""bench/runner.py - runs the benchmark program side by side for every
+allocator and writes docs/bench/results.json (Google Benchmark's JSON:
+its context with the machine description, every run, and our median
+aggregates).  bench/run builds everything and calls this; report.py turns
+the JSON into the tables, README and charts.
+
+How the peers are kept apart: one process per allocator.  glibc's process
+(no preload) measures glibc and every Reservoir allocator linked in; each
+peer malloc (mimalloc, jemalloc, tcmalloc, libreservoir-malloc.so) gets a
+process of its own through LD_PRELOAD and measures only the process malloc
+(RSVB_ONLY_MALLOC).  Processes run interleaved A B C A B C ..., one
+workload family at a time, so slow drift of this shared machine hits every
+allocator alike; the figure of a benchmark is the median of its rounds,
+with the spread (half the min-max range) next to it.
+
+Owns: process orchestration, progress lines, aggregation.
+Must never: compute anything a benchmark should (all timing is in C).
+"""
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+FAMILIES = ["pair", "batch", "realloc", "frame", "entities", "request", "large", "prodcons"]
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def metric(entry, platform):
+    """The time a benchmark is judged by: CPU time of the benchmark thread
+    for single-threaded Linux runs (robust against other processes on this
+    shared machine; page faults are charged to it), wall time for threaded
+    runs and under Wine (whose CPU clock ticks in 10 ms steps)."""
+    return entry["real_time"] if metric_is_real(entry, platform) else entry["cpu_time"]
+
+
+def metric_is_real(entry, platform):
+    return platform != "linux" or "/real_time" in entry["name"] or entry.get("threads", 1) > 1
+
+
+def split_name(name):
+    parts = name.split("/")
+    return parts[0], parts[1], parts[2]
+
+
+class Proc:
+    """One benchmark process configuration."""
+
+    def __init__(self, alloc, cmd, env, platform):
+        self.alloc, self.cmd, self.env, self.platform = alloc, cmd, env, platform
+
+    def run(self, args, tag, out_json, cwd):
+        env = dict(os.environ)
+        env.update(self.env)
+        cmd = self.cmd + args + ["--benchmark_out=" + out_json, "--benchmark_out_format=json",
+                                 "--benchmark_color=false", "--benchmark_counters_tabular=false"]
+        p = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True, errors="replace")
+        for line in p.stdout:
+            line = line.rstrip()
+            if re.match(r"^(%s|rss)/" % "|".join(FAMILIES), line):
+                log("  %-9s %s" % (tag, re.sub(r"\s+", " ", line)))
+            elif "ERROR" in line or "error" in line.lower() and "Library was built" not in line:
+                log("  %-9s %s" % (tag, line))
+        rc = p.wait()
+        path = os.path.join(cwd, out_json)
+        if rc != 0 or not os.path.exists(path):
+            log("  %-9s process %s exited %d" % (tag, self.alloc, rc))
+            return None
+        try:
+            with open(path) as f:
+                data = json.load(f)
+        except ValueError:
+            log("  %-9s process %s wrote no results" % (tag, self.alloc))
+            data = None
+        os.unlink(path)
+        return data
+
+    def list(self, regex, cwd):
+        env = dict(os.environ)
+        env.update(self.env)
+        out = subprocess.run(self.cmd + ["--benchmark_list_tests", "--benchmark_filter=" + regex],
+                             env=env, cwd=cwd, capture_output=True, text=True)
+        return [l.strip() for l in out.stdout.splitlines() if l.strip()]
+
+
+def run_timed(procs, rounds, min_time, tmp, results, contexts, families):
+    """Interleaved rounds, one family at a time."""
+    for fam in families:
+        for r in range(rounds):
+            for pr in procs:
+                tag = "%s %d/%d" % (fam, r + 1, rounds)
+                data = pr.run(["--benchmark_filter=^%s/" % fam, "--benchmark_min_time=%g" % min_time],
+                              tag, "out.json", tmp)
+                if not data:
+                    continue
+                contexts.setdefault(pr.platform + ":" + pr.alloc, data["context"])
+                for b in data["benchmarks"]:
+                    b["round"] = r
+                    b["platform"] = pr.platform
+                    b["process"] = pr.alloc
+                    results.append(b)
+
+
+def run_rss(procs, tmp, results, contexts):
+    """Each memory benchmark in a fresh process, so one workload's cached
+    memory never flatters or hurts the next."""
+    for pr in procs:
+        for name in pr.list("^rss/", tmp):
+            base = name.split("/iterations")[0]
+            data = pr.run(["--benchmark_filter=^%s/" % base.replace(".", "[.]")], "rss", "out.json", tmp)
+            if not data:
+                continue
+            contexts.setdefault(pr.platform + ":" + pr.alloc, data["context"])
+            for b in data["benchmarks"]:
+                b["round"] = 0
+                b["platform"] = pr.platform
+                b["process"] = pr.alloc
+                results.append(b)
+
+
+PY_WORKLOAD = r"""
+import threading, random
+def work(seed):
+    rnd = random.Random(seed)
+    for _ in range(ROUNDS):
+        d = {}
+        for i in range(10000):
+            d["k%d" % i] = [i, str(i) * (1 + i % 7), (i, i * 2)]
+        s = sorted(d.items(), key=lambda kv: len(kv[1][1]))
+        l = [x[1][1] * 3 for x in s[:5000]]
+        rnd.shuffle(l)
+        del d, s, l
+ts = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+[t.start() for t in ts]; [t.join() for t in ts]
+"""
+
+
+def make_inputs(tmp, quick):
+    """A text file for sort and xz, the same bytes every run."""
+    import random
+    path = os.path.join(tmp, "lines.txt")
+    rnd = random.Random(8)
+    n = 40000 if quick else 150000
+    words = ["".join(rnd.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rnd.randint(3, 12)))
+             for _ in range(5000)]
+    with open(path, "w") as f:
+        for i in range(n):
+            f.write(" ".join(rnd.choice(words) for _ in range(rnd.randint(2, 9))) + "\n")
+    return path
+
+
+def run_programs(preloads, rounds, tmp, quick, programs_out):
+    """Real programs (issue 6) under each malloc via LD_PRELOAD: wall time
+    and peak RSS (ru_maxrss of the child), interleaved rounds."""
+    text = make_inputs(tmp, quick)
+    py = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+    progs = [
+        ("python-objects", [py, "-c", PY_WORKLOAD.replace("ROUNDS", "3" if quick else "8")]),
+        ("sort", ["sort", "-S", "256M", "--parallel=1", text]),
+        ("xz", ["xz", "-T1", "-3", "-c", text]),
+        ("gzip", ["gzip", "-6", "-c", text]),
+    ]
+    for name, cmd in progs:
+        for r in range(rounds):
+            for alloc, lib in preloads:
+                env = dict(os.environ, LC_ALL="C")
+                if lib:
+                    env["LD_PRELOAD"] = lib
+                t0 = time.monotonic()
+                with open(os.devnull, "w") as devnull:
+                    p = subprocess.Popen(cmd, env=env, stdout=devnull, stderr=subprocess.PIPE)
+                    _, status, ru = os.wait4(p.pid, 0)
+                    p.returncode = os.waitstatus_to_exitcode(status)
+                wall = time.monotonic() - t0
+                err = p.stderr.read().decode(errors="replace").strip() if p.stderr else ""
+                ok = p.returncode == 0
+                log("  program %-15s %-14s round %d: %.3f s, peak RSS %d KiB%s" %
+                    (name, alloc, r + 1, wall, ru.ru_maxrss, "" if ok else " FAILED: " + err[:200]))
+                programs_out.append({"program": name, "allocator": alloc, "round": r,
+                                     "wall_s": wall, "user_s": ru.ru_utime, "sys_s": ru.ru_stime,
+                                     "peak_rss_kib": ru.ru_maxrss, "exit_status": p.returncode})
+
+
+def aggregate(results):
+    """Median and spread per (platform, benchmark) over its rounds."""
+    groups = {}
+    for b in results:
+        if b.get("run_type", "iteration") != "iteration" or b.get("error_occurred"):
+            continue
+        groups.setdefault((b["platform"], b["name"]), []).append(b)
+    aggs = []
+    for (platform, name), runs in sorted(groups.items()):
+        vals = [metric(b, platform) for b in runs]
+        med = statistics.median(vals)
+        fam, var, alloc = split_name(name)
+        agg = {"name": name + "_median", "run_name": name, "run_type": "aggregate",
+               "aggregate_name": "median", "platform": platform, "family": fam,
+               "variant": var, "allocator": alloc, "repetitions": len(vals),
+               "time_unit": runs[0]["time_unit"], "time": med,
+               "time_metric": "real_time" if metric_is_real(runs[0], platform) else "cpu_time",
+               "min": min(vals), "max": max(vals),
+               "spread": (max(vals) - min(vals)) / 2 / med if med else 0.0,
+               "iterations": statistics.median(b["iterations"] for b in runs)}
+        for c in ("peak_kib", "after_kib"):
+            if c in runs[0]:
+                agg[c] = statistics.median(b[c] for b in runs)
+        aggs.append(agg)
+    failed = sorted({(b["platform"], b["name"], b.get("error_message", ""))
+                     for b in results if b.get("error_occurred")})
+    return aggs, [{"platform": p, "name": n, "error": e} for p, n, e in failed]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--exe", required=True, help="the Linux rsv-bench")
+    ap.add_argument("--preload", action="append", default=[], metavar="NAME=LIB")
+    ap.add_argument("--win-exe", default="", help="rsv-bench.exe, run under wine")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--min-time", type=float, default=0.1)
+    ap.add_argument("--win-rounds", type=int, default=3)
+    ap.add_argument("--win-min-time", type=float, default=0.05)
+    ap.add_argument("--program-rounds", type=int, default=3)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--families", default=",".join(FAMILIES))
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--command", default="bench/run")
+    a = ap.parse_args()
+
+    families = [f for f in a.families.split(",") if f]
+    tmp = tempfile.mkdtemp(prefix="rsvb.")
+    exe = os.path.abspath(a.exe)
+    procs = [Proc("glibc", [exe], {"RSVB_MALLOC_NAME": "glibc"}, "linux")]
+    preloads = [("glibc", "")]
+    for spec in a.preload:
+        name, lib = spec.split("=", 1)
+        procs.append(Proc(name, [exe], {"RSVB_MALLOC_NAME": name, "RSVB_ONLY_MALLOC": "1",
+                                        "LD_PRELOAD": lib}, "linux"))
+        preloads.append((name, lib))
+
+    results, contexts, programs = [], {}, []
+    t0 = time.monotonic()
+    log("== Linux: %d processes (%s), %d interleaved rounds, min time %gs per benchmark" %
+        (len(procs), ", ".join(p.alloc for p in procs), a.rounds, a.min_time))
+    run_timed(procs, a.rounds, a.min_time, tmp, results, contexts, families)
+    log("== Linux: memory (each in a fresh process)")
+    run_rss(procs, tmp, results, contexts)
+    if a.program_rounds > 0:
+        log("== Linux: real programs under LD_PRELOAD")
+        run_programs(preloads, a.program_rounds, tmp, a.quick, programs)
+    win_note = ""
+    if a.win_exe:
+        log("== Windows build under Wine: %d rounds, min time %gs" % (a.win_rounds, a.win_min_time))
+        wexe = os.path.abspath(a.win_exe)
+        wp = Proc("crt-malloc", ["wine", wexe], {"WINEDEBUG": "-all"}, "windows")
+        run_timed([wp], a.win_rounds, a.win_min_time, tmp, results, contexts, families)
+        try:
+            win_note = subprocess.run(["wine", "--version"], capture_output=True, text=True).stdout.strip()
+        except OSError:
+            win_note = "wine"
+    aggs, failed = aggregate(results)
+
+    ctx = dict(contexts.get("linux:glibc", {}))
+    ctx["rsvb"] = {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "command": a.command,
+        "mode": "quick" if a.quick else "full",
+        "rounds": a.rounds, "min_time_s": a.min_time,
+        "win_rounds": a.win_rounds if a.win_exe else 0, "win_min_time_s": a.win_min_time,
+        "program_rounds": a.program_rounds,
+        "isolation": "one process per allocator via LD_PRELOAD, interleaved rounds per workload family",
+        "peers": {p.alloc: p.env.get("LD_PRELOAD", "") for p in procs},
+        "malloc_origin": {k: v.get("rsvb_malloc_origin", "") for k, v in contexts.items()},
+        "uname": " ".join(os.uname()),
+        "cpu_model": cpu_model(),
+        "wine": win_note,
+        "duration_s": round(time.monotonic() - t0, 1),
+        "failed": failed,
+    }
+    if "windows:crt-malloc" in contexts:
+        ctx["rsvb"]["windows_context"] = contexts["windows:crt-malloc"]
+    out = {"context": ctx, "benchmarks": results + aggs, "programs": programs}
+    os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
+    with open(a.out, "w") as f:
+        json.dump(out, f, indent=1)
+    log("== %d runs, %d medians, %d failed, %.0f s; wrote %s" %
+        (len(results), len(aggs), len(failed), time.monotonic() - t0, a.out))
+    try:
+        os.rmdir(tmp)
+    except OSError:
+        pass
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
+
+
+if __name__ == "__main__":
+    main()
