@@ -77,9 +77,9 @@ static size_t be_libc_usable(void *ctx, const void *p)
     pthread_mutex_unlock(&be_mu);
     return n ? malloc_usable_size((void *)p) : 0;
 }
-static const rsvi_dbg_backend_t be_libc = {be_libc_alloc, be_libc_free, NULL, 0, NULL};
+static const rsvi_dbg_backend_t be_libc = {be_libc_alloc, be_libc_free, NULL, 0, NULL, 0, 0};
 /* The same, able to recognise its own plain blocks (as the heap can). */
-static const rsvi_dbg_backend_t be_libc_owning = {be_libc_alloc, be_libc_free, NULL, 0, be_libc_usable};
+static const rsvi_dbg_backend_t be_libc_owning = {be_libc_alloc, be_libc_free, NULL, 0, be_libc_usable, 0, 0};
 
 /* A bump buffer: the "arena". */
 static _Alignas(64) unsigned char bump_buf[1 << 16];
@@ -93,7 +93,7 @@ static void *be_bump_alloc(void *ctx, size_t size, size_t align)
     return bump_buf + p;
 }
 static const rsvi_dbg_backend_t be_bump = {be_bump_alloc, NULL, NULL,
-                                           RSVI_DBG_BE_RECLAIMS | RSVI_DBG_BE_ANCHOR, NULL};
+                                           RSVI_DBG_BE_RECLAIMS | RSVI_DBG_BE_ANCHOR, NULL, 0, 0};
 
 /* ---- report capture ------------------------------------------------------- */
 

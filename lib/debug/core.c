@@ -448,6 +448,11 @@ const rsv_debug_opts_t *rsvi_dbg_opts(const rsvi_dbg_t *d)
     return &d->o;
 }
 
+const rsvi_dbg_backend_t *rsvi_dbg_backend(const rsvi_dbg_t *d)
+{
+    return &d->be;
+}
+
 void rsvi_dbg_opts_from_env(unsigned bits, rsv_debug_opts_t *out)
 {
     memset(out, 0, sizeof *out);

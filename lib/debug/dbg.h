@@ -50,6 +50,9 @@ typedef struct rsvi_dbg_backend {
      * default heap's first blocks, made while the unwinder loads) be freed
      * and reallocated without a false report. */
     size_t (*usable)(void *ctx, const void *p);
+    /* A pool's block size and alignment as its user asked for them (the
+     * pool itself is created with rsvi_dbg_raw_size-sized blocks). */
+    size_t block_size, block_align;
 } rsvi_dbg_backend_t;
 
 /* Caller address of the public function that uses it. */
@@ -120,8 +123,10 @@ void rsvi_dbg_oom(const rsv_debug_opts_t *o, const char *allocator, const char *
  * pool that sizes its slots at creation); SIZE_MAX on overflow. */
 size_t rsvi_dbg_raw_size(const rsv_debug_opts_t *o, size_t size, size_t align);
 
-/* The options in force (defaults filled in). */
+/* The options in force (defaults filled in) and the backend given at
+ * creation. */
 const rsv_debug_opts_t *rsvi_dbg_opts(const rsvi_dbg_t *d);
+const rsvi_dbg_backend_t *rsvi_dbg_backend(const rsvi_dbg_t *d);
 
 /* Maps RSV_DEBUG's RSVI_DBG_* bits (lib/env.c) onto options: the feature
  * bits, oom_abort -> RSV_OOM_ABORT, and RSV_DEBUG_ABORT (a corrupted heap

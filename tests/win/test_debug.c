@@ -23,7 +23,7 @@ static void *be_alloc(void *ctx, size_t size, size_t align)
     return _aligned_malloc(size ? size : 1, align < 16 ? 16 : align);
 }
 static void be_free(void *ctx, void *raw) { (void)ctx; _aligned_free(raw); }
-static const rsvi_dbg_backend_t be = {be_alloc, be_free, NULL, 0, NULL};
+static const rsvi_dbg_backend_t be = {be_alloc, be_free, NULL, 0, NULL, 0, 0};
 
 static rsv_debug_report_t last;
 static char last_text[4096];
