@@ -36,6 +36,10 @@ ORDER_WIN = ["bump", "rsv-arena", "rsv-pool", "rsv-heap", "rsv_malloc", "RsvHeap
              "HeapAlloc-private-noser", "GlobalAlloc-fixed", "GlobalAlloc-moveable", "LocalAlloc",
              "VirtualAlloc", "crt-malloc", "new-delete"]
 BASE = {"linux": "glibc", "windows": "HeapAlloc-process"}
+# 16 distinguishable bar colours (gnuplot's default 8 repeat).
+COLORS = "\n".join('set linetype %d lc rgb "%s"' % (i + 1, c) for i, c in enumerate([
+    "#222222", "#1b9e77", "#66a61e", "#d95f02", "#e7298a", "#7570b3", "#a6761d", "#e6ab02",
+    "#e41a1c", "#377eb8", "#984ea3", "#ff7f00", "#4daf4a", "#a65628", "#f781bf", "#999999"]))
 UNIT_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 
 
@@ -145,6 +149,40 @@ def rss_table(d, platform, order):
     return "\n".join(lines)
 
 
+def debug_table(d):
+    """Issue 7: rows = debug configurations of libreservoir-malloc.so,
+    columns = workloads, cells = median (ratio vs debug off, same run)."""
+    rows = [b for (p, _), b in d.med.items() if p == "linux-debug"]
+    if not rows:
+        return None
+    fams = list(FAMILY_TEXT)
+    cols = sorted({(b["family"], b["variant"]) for b in rows},
+                  key=lambda c: (fams.index(c[0]) if c[0] in fams else 99, variants_of(
+                      [x for x in rows if x["family"] == c[0]]).index(c[1])))
+    order = ["rsv-preload-checks-off", "rsv-preload"] + ["rsv-preload+" + f for f in
+                                                         ("fill", "canary", "quarantine", "guard", "leaks", "all")]
+    allocs = sorted({b["allocator"] for b in rows}, key=order_key(order))
+    lines = ["| RSV_DEBUG | " + " | ".join("%s/%s" % c for c in cols) + " |",
+             "|---|" + "---|" * len(cols)]
+    for al in allocs:
+        cells = []
+        for fam, var in cols:
+            b = d.get("linux-debug", fam, var, al)
+            r = d.ratio("linux-debug", fam, var, al, "rsv-preload")
+            if not b:
+                cells.append("failed" if any(f["name"].startswith("%s/%s/%s/" % (fam, var, al)) or
+                                             f["name"] == "%s/%s/%s" % (fam, var, al)
+                                             for f in d.meta.get("failed", [])) else "—")
+                continue
+            cells.append("%s ±%.0f%% (**%s**)" % (fmt_time(b["ns"]), 100 * b["spread"],
+                                                fmt_ratio(r) if r is not None else "?"))
+        label = {"rsv-preload": "off (checks compiled in)",
+                 "rsv-preload-checks-off": "compiled out (rsv_checks=off build)"}.get(
+                     al, al.replace("rsv-preload+", ""))
+        lines.append("| %s | %s |" % (label, " | ".join(cells)))
+    return "\n".join(lines)
+
+
 def program_table(d):
     progs = d.doc.get("programs", [])
     if not progs:
@@ -206,6 +244,14 @@ def headlines(d):
             [d.ratio(L, "batch", v, al, "mimalloc") for v in ("lifo-mixed", "fifo-mixed", "random-mixed")])
         add("%s / mimalloc, prodcons (target ≤ 1×)" % al, [d.ratio(L, "prodcons", "small", al, "mimalloc")])
         add("%s / glibc, large 1–64 MiB (target ≤ 1×)" % al, [d.ratio(L, "large", "1-64MiB", al, "glibc")])
+    D = "linux-debug"
+    add("malloc face, debug compiled in but off / compiled out: pair 16–256 B, frame (target ≈ 1×)",
+        [d.ratio(D, "pair", v, "rsv-preload", "rsv-preload-checks-off") for v in ("16", "64", "256")]
+        + [d.ratio(D, "frame", "10k", "rsv-preload", "rsv-preload-checks-off")])
+    for feat in ("fill", "canary", "quarantine", "guard", "all"):
+        add("RSV_DEBUG=%s / off: pair 64 B, frame" % feat,
+            [d.ratio(D, "pair", "64", "rsv-preload+" + feat, "rsv-preload"),
+             d.ratio(D, "frame", "10k", "rsv-preload+" + feat, "rsv-preload")])
     W = "windows"
     add("Wine: RsvHeapAlloc / HeapAlloc (private heap), pair 16–256 B (target ≤ 0.1×)",
         [d.ratio(W, "pair", v, "RsvHeapAlloc", "HeapAlloc-private") for v in ("16", "64", "256")])
@@ -229,8 +275,9 @@ def svg_chart(outdir, platform, family, variants, data, title):
             f.write('"%s" ' % v + " ".join(row[i + 1] for row in data) + "\n")
     ncols = len(data) + 1
     script = """
-set terminal svg size 960,420 dynamic font "sans,11" background rgb "white"
+set terminal svg size 960,420 dynamic noenhanced font "sans,11" background rgb "white"
 set output "%s"
+%s
 set title "%s"
 set datafile missing "-"
 set style data histograms
@@ -243,7 +290,7 @@ set ylabel "time / %s (log; below 1 = faster)"
 set key outside right top
 set xtics nomirror
 plot for [i=2:%d] "%s" using i:xtic(1) title columnheader(i)
-""" % (os.path.join(outdir, name), title.replace('"', "'"), BASE[platform], ncols, dat)
+""" % (os.path.join(outdir, name), COLORS, title.replace('"', "'"), BASE[platform], ncols, dat)
     r = subprocess.run(["gnuplot"], input=script, text=True, capture_output=True)
     os.unlink(dat)
     if r.returncode != 0:
@@ -312,8 +359,8 @@ def readme(d, outdir, charts):
              "threaded runs and every Wine run by wall time." % (m.get("rounds", 0), m.get("min_time_s", 0)))
     L.append("- Each workload writes the first word of every block (every page of large blocks), "
              "so memory handed out untouched still costs its page faults. Size mixes: "
-             "`mixed` = 90%% 16–256 B, 9%% 257 B–4 KiB, 1%% 4–64 KiB; frame/request/prodcons objects "
-             "= 90%% 16–256 B, 10%% 257 B–4 KiB (fixed seeds, identical for every allocator).")
+             "`mixed` = 90% 16–256 B, 9% 257 B–4 KiB, 1% 4–64 KiB; frame/request/prodcons objects "
+             "= 90% 16–256 B, 10% 257 B–4 KiB (fixed seeds, identical for every allocator).")
     L.append("- Allocators without `free` (bump, arena) reset at the end of each batch / frame / request "
              "instead; the pool only runs fixed-size workloads.")
     L.append("")
@@ -352,6 +399,15 @@ def readme(d, outdir, charts):
                      "Arena, pool and heap rows hold their memory until destroyed: *after* is after "
                      "free/reset, before destroy.\n")
             L.append(r + "\n")
+    t = debug_table(d)
+    if t:
+        L.append("## Debug features' cost (issue 7)\n")
+        L.append("`libreservoir-malloc.so` preloaded with `RSV_DEBUG=<feature>`, one process per "
+                 "setting, interleaved rounds like the rest; ratios vs the same library with the debug "
+                 "layer compiled in but switched off. The first row is a library built with "
+                 "`-Drsv_checks=off` (debug layer compiled out): a ratio near 1× means switched-off "
+                 "debugging costs nothing on the fast path.\n")
+        L.append(t + "\n")
     p = program_table(d)
     if p:
         L.append("## Real programs under LD_PRELOAD\n")

@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 
+EXE = []  # the Linux benchmark program, set by main
 FAMILIES = ["pair", "batch", "realloc", "frame", "entities", "request", "large", "prodcons"]
 
 
@@ -43,7 +44,7 @@ def metric(entry, platform):
 
 
 def metric_is_real(entry, platform):
-    return platform != "linux" or "/real_time" in entry["name"] or entry.get("threads", 1) > 1
+    return not platform.startswith("linux") or "/real_time" in entry["name"] or entry.get("threads", 1) > 1
 
 
 def split_name(name):
@@ -108,6 +109,38 @@ def run_timed(procs, rounds, min_time, tmp, results, contexts, families):
                     b["platform"] = pr.platform
                     b["process"] = pr.alloc
                     results.append(b)
+
+
+DEBUG_FILTER = "^(pair/(16|64|256|4KiB)|frame/10k|request/t1)/"
+DEBUG_FEATURES = ["fill", "canary", "quarantine", "guard", "leaks", "all"]
+
+
+def run_debug(lib, nochecks_lib, rounds, min_time, tmp, results, contexts):
+    """Issue 7: each debug feature's cost, switched on through RSV_DEBUG in
+    libreservoir-malloc.so, against the same library with debug off, and
+    against a library built with rsv_checks=off (debug compiled out).
+    Platform "linux-debug": these rows are compared only with each other."""
+    base = {"RSVB_ONLY_MALLOC": "1", "LD_PRELOAD": lib}
+    procs = [Proc("rsv-preload", [EXE[0]], dict(base, RSVB_MALLOC_NAME="rsv-preload"), "linux-debug")]
+    for feat in DEBUG_FEATURES:
+        name = "rsv-preload+" + feat
+        procs.append(Proc(name, [EXE[0]], dict(base, RSVB_MALLOC_NAME=name, RSV_DEBUG=feat), "linux-debug"))
+    if nochecks_lib:
+        name = "rsv-preload-checks-off"
+        procs.append(Proc(name, [EXE[0]], dict(base, RSVB_MALLOC_NAME=name, LD_PRELOAD=nochecks_lib),
+                          "linux-debug"))
+    for r in range(rounds):
+        for pr in procs:
+            data = pr.run(["--benchmark_filter=" + DEBUG_FILTER, "--benchmark_min_time=%g" % min_time],
+                          "debug %d/%d" % (r + 1, rounds), "out.json", tmp)
+            if not data:
+                continue
+            contexts.setdefault(pr.platform + ":" + pr.alloc, data["context"])
+            for b in data["benchmarks"]:
+                b["round"] = r
+                b["platform"] = pr.platform
+                b["process"] = pr.alloc
+                results.append(b)
 
 
 def run_rss(procs, tmp, results, contexts):
@@ -229,6 +262,8 @@ def main():
     ap.add_argument("--win-rounds", type=int, default=3)
     ap.add_argument("--win-min-time", type=float, default=0.05)
     ap.add_argument("--program-rounds", type=int, default=3)
+    ap.add_argument("--debug-lib", default="", help="libreservoir-malloc.so for the debug-cost phase")
+    ap.add_argument("--nochecks-lib", default="", help="the same built with rsv_checks=off")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--families", default=",".join(FAMILIES))
     ap.add_argument("--out", required=True)
@@ -238,6 +273,7 @@ def main():
     families = [f for f in a.families.split(",") if f]
     tmp = tempfile.mkdtemp(prefix="rsvb.")
     exe = os.path.abspath(a.exe)
+    EXE.append(exe)
     procs = [Proc("glibc", [exe], {"RSVB_MALLOC_NAME": "glibc"}, "linux")]
     preloads = [("glibc", "")]
     for spec in a.preload:
@@ -251,6 +287,10 @@ def main():
     log("== Linux: %d processes (%s), %d interleaved rounds, min time %gs per benchmark" %
         (len(procs), ", ".join(p.alloc for p in procs), a.rounds, a.min_time))
     run_timed(procs, a.rounds, a.min_time, tmp, results, contexts, families)
+    if a.debug_lib:
+        log("== Linux: debug features' cost (RSV_DEBUG in libreservoir-malloc.so)")
+        run_debug(os.path.abspath(a.debug_lib), os.path.abspath(a.nochecks_lib) if a.nochecks_lib else "",
+                  a.rounds, a.min_time, tmp, results, contexts)
     log("== Linux: memory (each in a fresh process)")
     run_rss(procs, tmp, results, contexts)
     if a.program_rounds > 0:
