@@ -268,6 +268,7 @@ def main():
     ap.add_argument("--families", default=",".join(FAMILIES))
     ap.add_argument("--out", required=True)
     ap.add_argument("--command", default="bench/run")
+    ap.add_argument("--source", default="", help="what was built (commit)")
     a = ap.parse_args()
 
     families = [f for f in a.families.split(",") if f]
@@ -312,6 +313,7 @@ def main():
     ctx["rsvb"] = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "command": a.command,
+        "source": a.source,
         "mode": "quick" if a.quick else "full",
         "rounds": a.rounds, "min_time_s": a.min_time,
         "win_rounds": a.win_rounds if a.win_exe else 0, "win_min_time_s": a.win_min_time,

@@ -14,7 +14,7 @@
  *                 random); time per block (alloc + free).
  *   realloc       grow one block from 64 B to 64 MiB by 1/8 per step,
  *                 writing each new tail, like a growing vector; time per
- *                 growth.
+ *                 growth (after one untimed growth, so steady state).
  *   frame         10,000 objects of the small table per frame, then free
  *                 all one by one (FIFO), or reset; time per frame.
  *   entities      10,000 live 192-byte entities; each step frees a random
@@ -26,7 +26,8 @@
  *                 through a ring to a second thread that frees them (blocks
  *                 freed on another thread); time per block.
  *   large         alloc, touch every page, free of blocks of 1-64 MiB
- *                 (log-uniform); time per block.
+ *                 (log-uniform); time per block, after one untimed block of
+ *                 the largest size (steady state, not first touch).
  *   rss/W         runs workload W twice in a fresh process and
  *                 reports peak_kib (peak resident minus the resident size
  *                 before the first run) and after_kib (resident after
