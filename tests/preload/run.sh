@@ -153,6 +153,17 @@ else
     report 1 "python3 found"
 fi
 
+# The debug layer switched on from the environment changes no result (its
+# reports, e.g. leaks at exit, may go to stderr, so only stdout is compared).
+RSV_DEBUG=all pre dbgcpp "$bin/preload_cpp_stress"; rc1=$?
+RSV_DEBUG=all pre dbgfork "$bin/preload_fork"; rc2=$?
+{ [ $rc1 -eq 0 ] || { echo "cpp_stress: exit $rc1"; tail -5 "$work/dbgcpp.pre.err"; }
+  [ $rc2 -eq 0 ] || { echo "fork: exit $rc2"; tail -5 "$work/dbgfork.pre.err"; }
+  cmp -s "$work/cpp.plain" "$work/dbgcpp.pre" || echo "cpp_stress output differs"
+  cmp -s "$work/fork.plain" "$work/dbgfork.pre" || echo "fork output differs"; } >"$work/dbg.why" 2>&1
+report "$([ -s "$work/dbg.why" ] && echo 1 || echo 0)" \
+    "RSV_DEBUG=all: C++ stress and fork give the same results" "$work/dbg.why"
+
 # ---- sort, gzip, xz on a generated file ---------------------------------
 data=$cache/data-100m.txt
 bytes=104857600
