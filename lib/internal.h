@@ -49,6 +49,17 @@ size_t rsvi_vm_runs(void);
  * 0 otherwise.  O(log n), never touches the OS: the cheap ownership test
  * for pointers handed back by callers. */
 int rsvi_vm_lookup(const void *addr, void **base, size_t *size);
+/* Fork safety.  The vm layer holds one lock while it records a change; by
+ * default its own pthread_atfork hook takes that lock across fork.  Hooks
+ * run prepare-handlers in reverse order of registration, so a layer that
+ * calls rsv_vm_* while holding its own lock (the heap) could deadlock
+ * against that hook.  Such a layer calls rsvi_vm_fork_adopt() once before
+ * registering its own hooks, then rsvi_vm_fork_lock() last in its prepare
+ * hook and rsvi_vm_fork_unlock() first in its parent and child hooks; the
+ * vm layer's own hook then does nothing. */
+void rsvi_vm_fork_adopt(void);
+void rsvi_vm_fork_lock(void);
+void rsvi_vm_fork_unlock(void);
 
 #endif /* RSV_INTERNAL_H */
 

@@ -237,3 +237,7 @@ int rsvi_vm_lookup(const void *addr, void **base, size_t *size)
     rsvi_vmb_unlock();
     return r != NULL;
 }
+
+void rsvi_vm_fork_adopt(void) { rsvi_vmb_fork_adopt(); }
+void rsvi_vm_fork_lock(void) { rsvi_vmb_fork_lock(); }
+void rsvi_vm_fork_unlock(void) { rsvi_vmb_unlock(); }

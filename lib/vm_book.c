@@ -2,7 +2,8 @@
  * argument checks (see vm_book.h for the model).
  *
  * Owns: two treaps (reservations, committed runs) keyed by start address,
- * their node pool and their lock.  Nodes come in 64 KiB chunks straight
+ * their node pool and their lock (lib/lock.h, held across the system call
+ * each update records).  Nodes come in 64 KiB chunks straight
  * from the OS backend (never from a heap, never through rsv_vm_*, so the
  * book does not record itself); chunks are kept for reuse, never returned.
  * A treap node's priority is a hash fixed when the node is handed out, so
@@ -16,6 +17,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include "lock.h"
 #include "os/os.h"
 #include "os/thread.h"
 
@@ -26,14 +28,20 @@ typedef rsvi_vmb_node_t node;
 static node *vmb_resv_root, *vmb_run_root, *vmb_free;
 static size_t vmb_free_count, vmb_resv_count, vmb_run_count;
 static uint64_t vmb_seq;
-static atomic_flag vmb_flag = ATOMIC_FLAG_INIT;
-static atomic_int vmb_fork_hooked;
+static rsvi_lock_t vmb_mutex;
+static atomic_int vmb_fork_hooked;   /* our own atfork hook is registered */
+static atomic_int vmb_fork_adopted;  /* another layer's hooks take the lock */
 
-/* ---- lock ---------------------------------------------------------------- */
+/* ---- lock and fork ------------------------------------------------------- */
 
-static void vmb_fork_child(void)
+static void vmb_fork_prepare(void)
 {
-    atomic_flag_clear_explicit(&vmb_flag, memory_order_release);
+    if (!atomic_load(&vmb_fork_adopted)) rsvi_lock(&vmb_mutex);
+}
+
+static void vmb_fork_release(void)
+{
+    if (!atomic_load(&vmb_fork_adopted)) rsvi_unlock(&vmb_mutex);
 }
 
 void rsvi_vmb_lock(void)
@@ -44,17 +52,23 @@ void rsvi_vmb_lock(void)
      * not recurse. */
     if (!atomic_load_explicit(&vmb_fork_hooked, memory_order_acquire) &&
         !atomic_exchange(&vmb_fork_hooked, 1))
-        (void)rsvi_os_atfork(rsvi_vmb_lock, rsvi_vmb_unlock, vmb_fork_child);
-    unsigned spins = 0;
-    while (atomic_flag_test_and_set_explicit(&vmb_flag, memory_order_acquire)) {
-        /* Holders may be inside a system call: spin briefly, then yield. */
-        if (++spins > 64) rsvi_os_yield();
-    }
+        (void)rsvi_os_atfork(vmb_fork_prepare, vmb_fork_release, vmb_fork_release);
+    rsvi_lock(&vmb_mutex);
 }
 
 void rsvi_vmb_unlock(void)
 {
-    atomic_flag_clear_explicit(&vmb_flag, memory_order_release);
+    rsvi_unlock(&vmb_mutex);
+}
+
+void rsvi_vmb_fork_adopt(void)
+{
+    atomic_store(&vmb_fork_adopted, 1);
+}
+
+void rsvi_vmb_fork_lock(void)
+{
+    rsvi_lock(&vmb_mutex);
 }
 
 /* ---- node pool ----------------------------------------------------------- */

@@ -31,6 +31,11 @@ typedef struct rsvi_vmb_node {
 void rsvi_vmb_lock(void);
 void rsvi_vmb_unlock(void);
 
+/* Fork: see rsvi_vm_fork_adopt in internal.h.  fork_lock takes the lock
+ * unconditionally (unlock with rsvi_vmb_unlock). */
+void rsvi_vmb_fork_adopt(void);
+void rsvi_vmb_fork_lock(void);
+
 /* Makes sure k nodes are free for the following updates; 0 or ENOMEM. */
 int rsvi_vmb_prepare(unsigned k);
 

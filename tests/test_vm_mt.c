@@ -110,6 +110,56 @@ static void *spinner(void *arg)
     return NULL;
 }
 
+/* A layer that calls the vm layer under its own lock and adopts the vm
+ * layer's fork locking (what the heap does). */
+static pthread_mutex_t layer_lock = PTHREAD_MUTEX_INITIALIZER;
+static void layer_prepare(void)
+{
+    pthread_mutex_lock(&layer_lock);
+    rsvi_vm_fork_lock();
+}
+static void layer_release(void)
+{
+    rsvi_vm_fork_unlock();
+    pthread_mutex_unlock(&layer_lock);
+}
+static void *layer_user(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&stop_spinning)) {
+        void *p = NULL;
+        pthread_mutex_lock(&layer_lock);
+        if (rsv_vm_reserve(1 << 16, 0, 0, &p, NULL) == 0) (void)rsv_vm_release(p, 0);
+        pthread_mutex_unlock(&layer_lock);
+    }
+    return NULL;
+}
+
+/* Forks `n` children while `fn` runs in another thread; each child must be
+ * able to use the vm layer.  1 when all could. */
+static int forks_while(void *(*fn)(void *), int n)
+{
+    pthread_t s;
+    int ok = 1;
+    atomic_store(&stop_spinning, 0);
+    if (pthread_create(&s, NULL, fn, NULL) != 0) return 0;
+    for (int k = 0; k < n; k++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            void *p = NULL;
+            int good = rsv_vm_reserve(1 << 16, 0, 0, &p, NULL) == 0 && rsv_vm_commit(p, 4096) == 0 &&
+                       rsv_vm_release(p, 0) == 0;
+            _exit(good ? 0 : 1);
+        }
+        int status = -1;
+        if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+            ok = 0;
+    }
+    atomic_store(&stop_spinning, 1);
+    pthread_join(s, NULL);
+    return ok;
+}
+
 static int run_threads(void *(*fn)(void *))
 {
     pthread_t t[THREADS];
@@ -141,24 +191,11 @@ int main(void)
     CHECK(run_threads(own_region), "a region per thread");
 
     /* fork while another thread is inside the vm layer */
-    pthread_t s;
-    CHECK(pthread_create(&s, NULL, spinner, NULL) == 0, "spinner started");
-    int forks_ok = 1;
-    for (int k = 0; k < (RSV_TEST_SLOW ? 10 : 50); k++) {
-        pid_t pid = fork();
-        if (pid == 0) {
-            void *p = NULL;
-            int ok = rsv_vm_reserve(1 << 16, 0, 0, &p, NULL) == 0 && rsv_vm_commit(p, 4096) == 0 &&
-                     rsv_vm_release(p, 0) == 0;
-            _exit(ok ? 0 : 1);
-        }
-        int status = -1;
-        if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-            forks_ok = 0;
-    }
-    atomic_store(&stop_spinning, 1);
-    pthread_join(s, NULL);
-    CHECK(forks_ok, "children forked mid-operation can use the vm layer");
+    int forks = RSV_TEST_SLOW ? 10 : 50;
+    CHECK(forks_while(spinner, forks), "children forked mid-operation can use the vm layer");
+    rsvi_vm_fork_adopt();
+    CHECK(pthread_atfork(layer_prepare, layer_release, layer_release) == 0, "layer adopts fork locking");
+    CHECK(forks_while(layer_user, forks), "... also when a layer calls it under its own lock");
     CHECK(rsvi_vm_reservations() == live, "nothing leaked");
     return tap_done();
 }
