@@ -44,15 +44,30 @@ static void vmb_fork_release(void)
     if (!atomic_load(&vmb_fork_adopted)) rsvi_unlock(&vmb_mutex);
 }
 
-void rsvi_vmb_lock(void)
+/* A fork while another thread holds the lock must not leave the child
+ * locked forever: take the lock across fork.  The hook is claimed before it
+ * is registered, so a registration that re-enters the allocator does not
+ * recurse. */
+static void vmb_fork_hook(void)
 {
-    /* A fork while another thread holds the lock must not leave the child
-     * locked forever: take the lock across fork.  The hook is claimed before
-     * it is registered, so a registration that re-enters the allocator does
-     * not recurse. */
     if (!atomic_load_explicit(&vmb_fork_hooked, memory_order_acquire) &&
         !atomic_exchange(&vmb_fork_hooked, 1))
         (void)rsvi_os_atfork(vmb_fork_prepare, vmb_fork_release, vmb_fork_release);
+}
+
+#if defined(__GNUC__)
+/* Registered at load time as well, so that the hook normally precedes those
+ * of layers above (prepare hooks run in reverse order: theirs first, then
+ * this one), whichever layer touches the vm first. */
+__attribute__((constructor)) static void vmb_fork_hook_early(void)
+{
+    vmb_fork_hook();
+}
+#endif
+
+void rsvi_vmb_lock(void)
+{
+    vmb_fork_hook();
     rsvi_lock(&vmb_mutex);
 }
 
