@@ -11,5 +11,6 @@
 #include "reservoir/heap.h"
 #include "reservoir/malloc.h"
 #include "reservoir/debug.h"
+#include "reservoir/win32.h" /* Win32 types; <windows.h> on Windows */
 
 #endif /* RESERVOIR_H */

@@ -1,0 +1,498 @@
+/* lib/win32/global.c — the Win32 Global* and Local* families: fixed blocks
+ * straight from the process heap, moveable objects behind handles.
+ *
+ * A moveable handle is the address of the second slot of a two-slot entry
+ * {flags, data} in one reserved table (spec GL-2, GL-3):
+ *
+ *   entry (2P aligned):  [ flags word | data pointer ]
+ *                                      ^ HGLOBAL: handle mod 2P == P
+ *   flags: 1 used, 2 moveable, 4 discardable, 8 discarded, 0x8000 DDESHARE,
+ *          lock count in bits 16..23 (saturates at 255, GL-21)
+ *   free entry: flags = next free entry (2P aligned, so bit 0 clear)
+ *
+ * The table reserves room for 2^25 entries (x64) and commits 1 MiB at a time,
+ * so there is no 65,536 cap (GL-5 is a deliberate deviation, docs/win32.md).
+ * A handle is checked against the committed range and the used bit before
+ * anything is read through it, so garbage never faults.  The data block
+ * carries the entry as its owner tag (GL-4, GL-62).  Free entries are
+ * cached per thread so GlobalAlloc/GlobalFree take no lock on the fast path.
+ *
+ * Must never: read through a handle or pointer before checking it, print,
+ * or call an OS function directly.
+ */
+#include <string.h>
+
+#include "internal.h"
+#include "os/thread.h"
+#include "os/w32err.h"
+#include "reservoir/vm.h"
+#include "win32/w32.h"
+
+#define P sizeof(void *)
+#define W32_GMAX ((size_t)1 << (sizeof(void *) == 8 ? 25 : 23))
+#define W32_GSTEP ((size_t)1 << 20)
+#define W32_TC_MAX 64u
+#define W32_TC_BATCH 32u
+
+enum {
+    E_USED = 1,
+    E_MOVEABLE = 2,
+    E_DISCARDABLE = 4,
+    E_DISCARDED = 8,
+    E_DDESHARE = 0x8000,
+    E_LOCK_SHIFT = 16,
+    E_LOCK_MASK = 0xFF << 16
+};
+
+typedef struct w32_entry {
+    _Atomic uintptr_t flags;
+    void *ptr;
+} w32_entry_t;
+
+static _Atomic int g_lock;
+static char *g_table;                 /* W32_GMAX entries reserved */
+static _Atomic uintptr_t g_end;       /* end of the committed part */
+static uintptr_t g_fresh;             /* next never-used entry (under g_lock) */
+static w32_entry_t *g_free;           /* shared free list (under g_lock) */
+
+/* Per-thread cache of free entries, in the thread's one façade TLS slot:
+ * the head entry's address | 1 once the thread-exit flush is registered
+ * (no caching without it).  Cached entries link through their flags word
+ * (bit 0 clear, so they read as free), with the length of the list each
+ * one starts. */
+
+/* ---- the handle table ------------------------------------------------------- */
+
+/* Caller holds g_lock.  Returns a fresh or recycled entry, or NULL. */
+static w32_entry_t *w32_take_locked(void)
+{
+    if (g_free) {
+        w32_entry_t *e = g_free;
+        g_free = (w32_entry_t *)atomic_load_explicit(&e->flags, memory_order_relaxed);
+        return e;
+    }
+    if (!g_table) {
+        void *base = NULL;
+        if (rsv_vm_reserve(W32_GMAX * sizeof(w32_entry_t), 0, 0, &base, NULL) != 0) return NULL;
+        g_table = base;
+        g_fresh = (uintptr_t)base;
+        atomic_store(&g_end, (uintptr_t)base);
+    }
+    uintptr_t end = atomic_load_explicit(&g_end, memory_order_relaxed);
+    if (g_fresh + sizeof(w32_entry_t) > end) {
+        if (end + W32_GSTEP > (uintptr_t)g_table + W32_GMAX * sizeof(w32_entry_t)) return NULL;
+        if (rsv_vm_commit((void *)end, W32_GSTEP) != 0) return NULL;
+        atomic_store_explicit(&g_end, end + W32_GSTEP, memory_order_release);
+    }
+    w32_entry_t *e = (w32_entry_t *)g_fresh;
+    g_fresh += sizeof(w32_entry_t);
+    return e;
+}
+
+static w32_entry_t *tc_head(uintptr_t v) { return (w32_entry_t *)(v & ~(uintptr_t)1); }
+
+#if UINTPTR_MAX > 0xFFFFFFFFu
+/* 64-bit: the length rides in the link's unused top bits, so a cached
+ * entry still shows a NULL data pointer (GL-3). */
+#define TC_SHIFT 48
+static size_t tc_len(w32_entry_t *h)
+{
+    return h ? (size_t)(atomic_load_explicit(&h->flags, memory_order_relaxed) >> TC_SHIFT) : 0;
+}
+static w32_entry_t *tc_next(w32_entry_t *h)
+{
+    uintptr_t f = atomic_load_explicit(&h->flags, memory_order_relaxed);
+    return (w32_entry_t *)(f & (((uintptr_t)1 << TC_SHIFT) - 1));
+}
+/* Pushes e onto the cache list starting at h. */
+static w32_entry_t *tc_push(w32_entry_t *h, w32_entry_t *e)
+{
+    e->ptr = NULL;
+    atomic_store_explicit(&e->flags, (uintptr_t)h | ((uintptr_t)(tc_len(h) + 1) << TC_SHIFT),
+                          memory_order_relaxed);
+    return e;
+}
+#else
+/* 32-bit: no spare bits; the length lives in the data slot. */
+static size_t tc_len(w32_entry_t *h) { return h ? (size_t)(uintptr_t)h->ptr : 0; }
+static w32_entry_t *tc_next(w32_entry_t *h)
+{
+    return (w32_entry_t *)atomic_load_explicit(&h->flags, memory_order_relaxed);
+}
+static w32_entry_t *tc_push(w32_entry_t *h, w32_entry_t *e)
+{
+    atomic_store_explicit(&e->flags, (uintptr_t)h, memory_order_relaxed);
+    e->ptr = (void *)(uintptr_t)(tc_len(h) + 1);
+    return e;
+}
+#endif
+
+/* Caller holds g_lock.  Moves cached entries to the shared list until at
+ * most `keep` remain; returns the new TLS value. */
+static uintptr_t w32_flush_locked(uintptr_t v, size_t keep)
+{
+    w32_entry_t *h = tc_head(v);
+    while (tc_len(h) > keep) {
+        w32_entry_t *next = tc_next(h);
+        h->ptr = NULL;
+        atomic_store_explicit(&h->flags, (uintptr_t)g_free, memory_order_relaxed);
+        g_free = h;
+        h = next;
+    }
+    return (uintptr_t)h | (v & 1);
+}
+
+static void w32_thread_exit(void *arg)
+{
+    (void)arg;
+    uintptr_t v = (uintptr_t)rsvi_os_w32_tls_get();
+    rsvi_w32_spin_lock(&g_lock);
+    v = w32_flush_locked(v, 0);
+    rsvi_w32_spin_unlock(&g_lock);
+    (void)rsvi_os_w32_tls_set(NULL);
+}
+
+/* An unused entry, from this thread's cache when possible; NULL when the
+ * table is full or memory ran out. */
+static w32_entry_t *w32_entry_pop(void)
+{
+    uintptr_t v = (uintptr_t)rsvi_os_w32_tls_get();
+    w32_entry_t *e = tc_head(v);
+    if (RSV_LIKELY(e != NULL)) {
+        w32_entry_t *next = tc_next(e);
+        (void)rsvi_os_w32_tls_set((void *)((uintptr_t)next | 1));
+        return e;
+    }
+    if (!(v & 1) && rsvi_os_w32_tls_set((void *)1) == 0 &&
+        rsvi_os_on_thread_exit(w32_thread_exit, NULL) == 0)
+        v = 1;
+    rsvi_w32_spin_lock(&g_lock);
+    e = w32_take_locked();
+    w32_entry_t *h = NULL;
+    for (unsigned i = 1; e && (v & 1) && i < W32_TC_BATCH; i++) {
+        w32_entry_t *x = w32_take_locked();
+        if (!x) break;
+        h = tc_push(h, x);
+    }
+    rsvi_w32_spin_unlock(&g_lock);
+    (void)rsvi_os_w32_tls_set((void *)((uintptr_t)h | (v & 1)));
+    return e;
+}
+
+static void w32_entry_push(w32_entry_t *e)
+{
+    uintptr_t v = (uintptr_t)rsvi_os_w32_tls_get();
+    if (RSV_UNLIKELY(!(v & 1))) { /* no cache for this thread */
+        e->ptr = NULL;
+        rsvi_w32_spin_lock(&g_lock);
+        atomic_store_explicit(&e->flags, (uintptr_t)g_free, memory_order_release);
+        g_free = e;
+        rsvi_w32_spin_unlock(&g_lock);
+        return;
+    }
+    w32_entry_t *h = tc_push(tc_head(v), e);
+    if (RSV_UNLIKELY(tc_len(h) > W32_TC_MAX)) {
+        rsvi_w32_spin_lock(&g_lock);
+        v = w32_flush_locked((uintptr_t)h | 1, W32_TC_MAX - W32_TC_BATCH);
+        rsvi_w32_spin_unlock(&g_lock);
+        h = tc_head(v);
+    }
+    (void)rsvi_os_w32_tls_set((void *)((uintptr_t)h | 1));
+}
+
+/* 1 when h has the shape of a moveable handle (GL-2). */
+static int w32_is_handle(const void *h) { return ((uintptr_t)h & (2 * P - 1)) == P; }
+
+/* The live entry behind handle h, or NULL.  Never faults. */
+static w32_entry_t *w32_entry(const void *h)
+{
+    uintptr_t u = (uintptr_t)h;
+    if (!w32_is_handle(h) || !g_table) return NULL;
+    uintptr_t e = u - P;
+    if (e < (uintptr_t)g_table || e >= atomic_load_explicit(&g_end, memory_order_acquire)) return NULL;
+    w32_entry_t *en = (w32_entry_t *)e;
+    return (atomic_load_explicit(&en->flags, memory_order_acquire) & E_USED) ? en : NULL;
+}
+
+static HGLOBAL w32_handle(w32_entry_t *e) { return (HGLOBAL)&e->ptr; }
+
+static unsigned w32_locks(uintptr_t f) { return (unsigned)((f & E_LOCK_MASK) >> E_LOCK_SHIFT); }
+
+/* The live process-heap block at p (a fixed pointer), or NULL; *known as
+ * rsvi_w32_pblock. */
+static rsvi_w32_hdr_t *w32_fixed(const void *p, int *known)
+{
+    *known = 0;
+    if (!p || ((uintptr_t)p & (2 * P - 1))) return NULL;
+    return rsvi_w32_pblock(p, known);
+}
+
+/* ---- shared Global/Local implementations ------------------------------------- */
+
+static HGLOBAL w32_galloc(UINT flags, SIZE_T n, int local)
+{
+    if (flags & ~(UINT)(local ? LMEM_VALID_FLAGS : GMEM_VALID_FLAGS)) { /* GL-14 */
+        rsvi_w32_set_error(ERROR_INVALID_PARAMETER);
+        return NULL;
+    }
+    DWORD hf = (flags & GMEM_ZEROINIT) ? HEAP_ZERO_MEMORY : 0;
+    if (!(flags & GMEM_MOVEABLE)) {
+        if (!local && n == 0) n = 1; /* GL-10 */
+        return rsvi_w32_palloc(hf, n, 0);
+    }
+    w32_entry_t *e = w32_entry_pop();
+    if (!e) {
+        rsvi_w32_set_error(ERROR_NOT_ENOUGH_MEMORY); /* GL-16 */
+        return NULL;
+    }
+    uintptr_t f = E_USED | E_MOVEABLE;
+    if (flags & (local ? LMEM_DISCARDABLE : GMEM_DISCARDABLE)) f |= E_DISCARDABLE;
+    if (!local && (flags & GMEM_DDESHARE)) f |= E_DDESHARE;
+    if (n == 0) { /* GL-11: born discarded */
+        f |= E_DISCARDED;
+        e->ptr = NULL;
+    } else {
+        e->ptr = rsvi_w32_palloc(hf, n, (uintptr_t)e);
+        if (!e->ptr) {
+            w32_entry_push(e);
+            return NULL;
+        }
+    }
+    atomic_store_explicit(&e->flags, f, memory_order_release);
+    return w32_handle(e);
+}
+
+static LPVOID w32_glock(HGLOBAL h, int local)
+{
+    w32_entry_t *e = w32_entry(h);
+    if (e) {
+        void *p = e->ptr;
+        if (!p) { /* GL-23 */
+            rsvi_w32_set_error(ERROR_DISCARDED);
+            return NULL;
+        }
+        uintptr_t f = atomic_load_explicit(&e->flags, memory_order_relaxed);
+        while (w32_locks(f) < 255 && /* GL-21 */
+               !atomic_compare_exchange_weak_explicit(&e->flags, &f, f + ((uintptr_t)1 << E_LOCK_SHIFT),
+                                                      memory_order_relaxed, memory_order_relaxed)) {
+        }
+        return p;
+    }
+    int known;
+    if (!w32_is_handle(h) && w32_fixed(h, &known)) return (LPVOID)h; /* GL-22 */
+    /* GL-24, GL-25: LocalLock leaves the last error alone for a pointer. */
+    if (!local || w32_is_handle(h) || !h) rsvi_w32_set_error(ERROR_INVALID_HANDLE);
+    return NULL;
+}
+
+static BOOL w32_gunlock(HGLOBAL h, int local)
+{
+    w32_entry_t *e = w32_entry(h);
+    if (e) {
+        uintptr_t f = atomic_load_explicit(&e->flags, memory_order_relaxed);
+        for (;;) {
+            if (w32_locks(f) == 0) { /* GL-30 */
+                rsvi_w32_set_error(ERROR_NOT_LOCKED);
+                return FALSE;
+            }
+            if (atomic_compare_exchange_weak_explicit(&e->flags, &f, f - ((uintptr_t)1 << E_LOCK_SHIFT),
+                                                      memory_order_relaxed, memory_order_relaxed))
+                break;
+        }
+        if (w32_locks(f) > 1) return TRUE;
+        rsvi_w32_set_error(NO_ERROR);
+        return FALSE;
+    }
+    if (w32_is_handle(h) || !h) { /* GL-33 */
+        rsvi_w32_set_error(ERROR_INVALID_HANDLE);
+        return local ? FALSE : TRUE;
+    }
+    if (local) { /* GL-32, GL-34 */
+        rsvi_w32_set_error(ERROR_NOT_LOCKED);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static HGLOBAL w32_gfree(HGLOBAL h)
+{
+    if (!h) return NULL; /* GL-100 */
+    w32_entry_t *e = w32_entry(h);
+    if (e) { /* GL-102: locked objects are freed too */
+        if (e->ptr) rsvi_w32_pfree(e->ptr);
+        w32_entry_push(e);
+        return NULL;
+    }
+    int known = 0;
+    rsvi_w32_hdr_t *hdr = w32_is_handle(h) ? NULL : w32_fixed(h, &known);
+    if (!hdr) { /* GL-103, GL-104 */
+        rsvi_w32_set_error(w32_is_handle(h) || known ? ERROR_INVALID_HANDLE : ERROR_NOACCESS);
+        return h;
+    }
+    if (hdr->tag & RSVI_W32_MOVEABLE) { /* the data pointer of a moveable object */
+        w32_entry_t *owner = (w32_entry_t *)(hdr->tag & ~(uintptr_t)RSVI_W32_TAGBITS);
+        rsvi_w32_pfree(h);
+        w32_entry_push(owner);
+        return NULL;
+    }
+    rsvi_w32_pfree(h);
+    return NULL;
+}
+
+static SIZE_T w32_gsize(HGLOBAL h)
+{
+    w32_entry_t *e = w32_entry(h);
+    if (e) { /* GL-50, GL-51 */
+        void *p = e->ptr;
+        return p ? ((rsvi_w32_hdr_t *)((char *)p - RSVI_W32_HDR))->size : 0;
+    }
+    int known;
+    rsvi_w32_hdr_t *hdr = w32_is_handle(h) ? NULL : w32_fixed(h, &known);
+    if (hdr) return hdr->size; /* GL-53 */
+    rsvi_w32_set_error(ERROR_INVALID_HANDLE); /* GL-52 */
+    return 0;
+}
+
+static UINT w32_gflags(HGLOBAL h, int local)
+{
+    w32_entry_t *e = w32_entry(h);
+    if (e) { /* GL-40, GL-42, GL-45 */
+        uintptr_t f = atomic_load_explicit(&e->flags, memory_order_relaxed);
+        UINT r = w32_locks(f);
+        if (f & E_DISCARDABLE) r |= local ? LMEM_DISCARDABLE : GMEM_DISCARDABLE;
+        if (!e->ptr) r |= GMEM_DISCARDED;
+        if (!local && (f & E_DDESHARE)) r |= GMEM_DDESHARE;
+        return r;
+    }
+    int known;
+    if (!w32_is_handle(h) && w32_fixed(h, &known)) return 0; /* GL-41 */
+    /* GL-43, GL-44 */
+    rsvi_w32_set_error(local && !w32_is_handle(h) && h ? ERROR_NOACCESS : ERROR_INVALID_HANDLE);
+    return GMEM_INVALID_HANDLE;
+}
+
+static HGLOBAL w32_ghandle(LPCVOID p, int local)
+{
+    if (!p) { /* GL-64 */
+        rsvi_w32_set_error(ERROR_INVALID_PARAMETER);
+        return NULL;
+    }
+    w32_entry_t *e = w32_entry(p);
+    if (e) return (HGLOBAL)p;
+    int known;
+    rsvi_w32_hdr_t *hdr = w32_is_handle(p) ? NULL : w32_fixed(p, &known);
+    if (hdr) { /* GL-60..GL-62: the back-pointer decides */
+        if (hdr->tag & RSVI_W32_MOVEABLE)
+            return w32_handle((w32_entry_t *)(hdr->tag & ~(uintptr_t)RSVI_W32_TAGBITS));
+        return (HGLOBAL)p;
+    }
+    rsvi_w32_set_error(local && !w32_is_handle(p) ? ERROR_NOACCESS : ERROR_INVALID_HANDLE); /* GL-63 */
+    return NULL;
+}
+
+static HGLOBAL w32_grealloc(HGLOBAL h, SIZE_T n, UINT flags, int local)
+{
+    UINT discardable = local ? LMEM_DISCARDABLE : GMEM_DISCARDABLE;
+    DWORD hf = (flags & GMEM_ZEROINIT) ? HEAP_ZERO_MEMORY : 0;
+    w32_entry_t *e = w32_entry(h);
+    int known = 0;
+    rsvi_w32_hdr_t *hdr = (e || w32_is_handle(h)) ? NULL : w32_fixed(h, &known);
+    if (!e && !hdr) { /* GL-70, GL-71 */
+        rsvi_w32_set_error(w32_is_handle(h) || !h || known ? ERROR_INVALID_HANDLE : ERROR_NOACCESS);
+        return NULL;
+    }
+    if (flags & GMEM_MODIFY) { /* GL-72, GL-73 */
+        if (e) {
+            if (flags & discardable) atomic_fetch_or(&e->flags, (uintptr_t)E_DISCARDABLE);
+            return h;
+        }
+        if (local || !(flags & GMEM_MOVEABLE) || (hdr->tag & RSVI_W32_MOVEABLE)) return h;
+        w32_entry_t *ne = w32_entry_pop();
+        if (!ne) {
+            rsvi_w32_set_error(ERROR_NOT_ENOUGH_MEMORY);
+            return NULL;
+        }
+        ne->ptr = (void *)h;
+        rsvi_w32_retag((void *)h, (uintptr_t)ne);
+        atomic_store_explicit(&ne->flags,
+                              (uintptr_t)(E_USED | E_MOVEABLE | ((flags & discardable) ? E_DISCARDABLE : 0)),
+                              memory_order_release);
+        return w32_handle(ne);
+    }
+    if (flags & discardable) { /* GL-76 */
+        rsvi_w32_set_error(ERROR_INVALID_PARAMETER);
+        return NULL;
+    }
+    if (hdr) { /* fixed: moves only with GMEM_MOVEABLE (GL-74, GL-75) */
+        DWORD rf = hf | ((flags & GMEM_MOVEABLE) ? 0 : HEAP_REALLOC_IN_PLACE_ONLY);
+        return rsvi_w32_prealloc(rf, (void *)h, n);
+    }
+    uintptr_t f = atomic_load_explicit(&e->flags, memory_order_relaxed);
+    if (n == 0) { /* GL-78, GL-80, GL-90: discard unlocked objects only */
+        if (!(flags & GMEM_MOVEABLE) || w32_locks(f) != 0) {
+            rsvi_w32_set_error(ERROR_INVALID_PARAMETER);
+            return NULL;
+        }
+        if (e->ptr) rsvi_w32_pfree(e->ptr);
+        e->ptr = NULL;
+        atomic_fetch_or(&e->flags, (uintptr_t)E_DISCARDED);
+        return h;
+    }
+    if (!e->ptr) { /* GL-79: re-allocate a discarded object */
+        void *p = rsvi_w32_palloc(hf, n, (uintptr_t)e);
+        if (!p) return NULL;
+        e->ptr = p;
+        atomic_fetch_and(&e->flags, ~(uintptr_t)E_DISCARDED);
+        return h;
+    }
+    /* GL-77, GL-80: a locked object moves only with GMEM_MOVEABLE. */
+    DWORD rf = hf | ((w32_locks(f) && !(flags & GMEM_MOVEABLE)) ? HEAP_REALLOC_IN_PLACE_ONLY : 0);
+    void *q = rsvi_w32_prealloc(rf, e->ptr, n);
+    if (!q) return NULL;
+    e->ptr = q;
+    return h;
+}
+
+/* ---- Global* ------------------------------------------------------------------ */
+
+/* Mimics kernel32 GlobalAlloc (GL-10..GL-16). */
+HGLOBAL RSV_WINAPI RsvGlobalAlloc(UINT uFlags, SIZE_T dwBytes) { return w32_galloc(uFlags, dwBytes, 0); }
+/* Mimics kernel32 GlobalReAlloc (GL-70..GL-82). */
+HGLOBAL RSV_WINAPI RsvGlobalReAlloc(HGLOBAL hMem, SIZE_T dwBytes, UINT uFlags)
+{
+    return w32_grealloc(hMem, dwBytes, uFlags, 0);
+}
+/* Mimics kernel32 GlobalFree (GL-100..GL-105). */
+HGLOBAL RSV_WINAPI RsvGlobalFree(HGLOBAL hMem) { return w32_gfree(hMem); }
+/* Mimics kernel32 GlobalLock (GL-20..GL-25). */
+LPVOID RSV_WINAPI RsvGlobalLock(HGLOBAL hMem) { return w32_glock(hMem, 0); }
+/* Mimics kernel32 GlobalUnlock (GL-30..GL-34). */
+BOOL RSV_WINAPI RsvGlobalUnlock(HGLOBAL hMem) { return w32_gunlock(hMem, 0); }
+/* Mimics kernel32 GlobalHandle (GL-60..GL-64). */
+HGLOBAL RSV_WINAPI RsvGlobalHandle(LPCVOID pMem) { return w32_ghandle(pMem, 0); }
+/* Mimics kernel32 GlobalSize (GL-50..GL-53). */
+SIZE_T RSV_WINAPI RsvGlobalSize(HGLOBAL hMem) { return w32_gsize(hMem); }
+/* Mimics kernel32 GlobalFlags (GL-40..GL-44). */
+UINT RSV_WINAPI RsvGlobalFlags(HGLOBAL hMem) { return w32_gflags(hMem, 0); }
+
+/* ---- Local* ------------------------------------------------------------------- */
+
+/* Mimics kernel32 LocalAlloc (GL-10..GL-16). */
+HLOCAL RSV_WINAPI RsvLocalAlloc(UINT uFlags, SIZE_T uBytes) { return w32_galloc(uFlags, uBytes, 1); }
+/* Mimics kernel32 LocalReAlloc (GL-83: as GlobalReAlloc but no conversion). */
+HLOCAL RSV_WINAPI RsvLocalReAlloc(HLOCAL hMem, SIZE_T uBytes, UINT uFlags)
+{
+    return w32_grealloc(hMem, uBytes, uFlags, 1);
+}
+/* Mimics kernel32 LocalFree. */
+HLOCAL RSV_WINAPI RsvLocalFree(HLOCAL hMem) { return w32_gfree(hMem); }
+/* Mimics kernel32 LocalLock. */
+LPVOID RSV_WINAPI RsvLocalLock(HLOCAL hMem) { return w32_glock(hMem, 1); }
+/* Mimics kernel32 LocalUnlock. */
+BOOL RSV_WINAPI RsvLocalUnlock(HLOCAL hMem) { return w32_gunlock(hMem, 1); }
+/* Mimics kernel32 LocalHandle. */
+HLOCAL RSV_WINAPI RsvLocalHandle(LPCVOID pMem) { return w32_ghandle(pMem, 1); }
+/* Mimics kernel32 LocalSize. */
+SIZE_T RSV_WINAPI RsvLocalSize(HLOCAL hMem) { return w32_gsize(hMem); }
+/* Mimics kernel32 LocalFlags. */
+UINT RSV_WINAPI RsvLocalFlags(HLOCAL hMem) { return w32_gflags(hMem, 1); }
