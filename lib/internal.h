@@ -30,7 +30,8 @@ enum rsvi_fault_kind {
     RSVI_FAULT_RESERVE = 0,
     RSVI_FAULT_COMMIT = 1,
     RSVI_FAULT_PROTECT = 2,
-    RSVI_FAULT_KINDS = 3
+    RSVI_FAULT_DECOMMIT = 3,
+    RSVI_FAULT_KINDS = 4
 };
 /* From now on the nth call (1-based) of `kind` fails with ENOMEM; with
  * persistent != 0 every call from the nth on fails.  n = 0 switches the

@@ -141,6 +141,7 @@ int rsv_vm_decommit(void *p, size_t n)
     uintptr_t lo, hi;
     rsvi_vmb_lock();
     int e = vm_locate(p, n, &r, &lo, &hi);
+    if (e == 0 && vm_fault(RSVI_FAULT_DECOMMIT)) e = ENOMEM;
     if (e == 0) e = rsvi_vmb_prepare(2);
     if (e == 0) {
         e = rsvi_os_decommit(p, hi - lo);

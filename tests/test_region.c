@@ -278,6 +278,39 @@ Test(region, fault_injection_commit, .timeout = 30)
     }
 }
 
+Test(region, fault_injection_decommit, .timeout = 30)
+{
+    for (unsigned nth = 1; nth <= 3; nth++) {
+        for (int persistent = 0; persistent <= 1; persistent++) {
+            rsv_region_t r = make(4 * MIB, 64 * KIB, 64 * KIB, 0);
+            cr_assert_eq(rsv_region_commit_to(&r, 4 * MIB), 0);
+            memset(r.base, 0x42, r.committed);
+            watch_errors();
+            rsvi_fault_set(RSVI_FAULT_DECOMMIT, nth, persistent);
+            for (unsigned call = 1; call <= 4; call++) {
+                rsv_region_t before = r;
+                int fails = persistent ? call >= nth : call == nth;
+                size_t to = 4 * MIB - call * 512 * KIB;
+                int e = rsv_region_decommit_from(&r, to);
+                cr_assert_eq(e, fails ? ENOMEM : 0, "n=%u persistent=%d call=%u", nth, persistent, call);
+                if (fails) {
+                    cr_assert(memcmp(&before, &r, sizeof r) == 0, "region unchanged");
+                    cr_assert_eq(err_code, ENOMEM);
+                    cr_assert_str_eq(err_msg, "region: decommit failed");
+                } else {
+                    cr_assert_eq(r.committed, to + 64 * KIB);
+                }
+                cr_assert_eq(committed_by_query(&r), r.committed);
+                cr_assert_eq((unsigned char)r.base[r.committed - 1], 0x42, "kept pages keep their data");
+            }
+            rsvi_fault_clear();
+            cr_assert_eq(rsv_region_decommit_from(&r, 0), 0, "still usable");
+            cr_assert_eq(r.committed, 64 * KIB);
+            rsv_region_release(&r);
+        }
+    }
+}
+
 /* Lines of /proc/self/maps that overlap [lo, hi). */
 static int maps_lines_in(const void *lo, const void *hi)
 {

@@ -388,7 +388,7 @@ Test(vm, large_pages_fall_back, .timeout = 20)
     cr_assert_eq(rsv_vm_release(p, 0), 0);
 }
 
-Test(vm, fault_injection_reserve_commit_protect, .timeout = 20)
+Test(vm, fault_injection_reserve_commit_decommit_protect, .timeout = 20)
 {
     for (unsigned nth = 1; nth <= 4; nth++) {
         for (int persistent = 0; persistent <= 1; persistent++) {
@@ -404,6 +404,16 @@ Test(vm, fault_injection_reserve_commit_protect, .timeout = 20)
                 cr_assert_eq(i.state, fails ? RSV_VM_RESERVED : RSV_VM_COMMITTED);
             }
             cr_assert_eq(rsvi_fault_calls(RSVI_FAULT_COMMIT), 6);
+            rsvi_fault_clear();
+
+            rsvi_fault_set(RSVI_FAULT_DECOMMIT, nth, persistent);
+            for (unsigned call = 1; call <= 6; call++) {
+                char *at = p + call * pg();
+                rsv_vm_info_t was = query(at);
+                int fails = persistent ? call >= nth : call == nth;
+                cr_assert_eq(rsv_vm_decommit(at, pg()), fails ? ENOMEM : 0, "decommit %u/%u", call, nth);
+                cr_assert_eq(query(at).state, fails ? was.state : RSV_VM_RESERVED);
+            }
             rsvi_fault_clear();
 
             rsvi_fault_set(RSVI_FAULT_PROTECT, nth, persistent);

@@ -163,6 +163,28 @@ int main(int argc, char **argv)
         }
     }
     CHECK(inj_ok, "nth commit fails (once / from n on): region unchanged, ENOMEM reported, still usable");
+    int dec_ok = 1;
+    for (unsigned nth = 1; nth <= 3; nth++) {
+        for (int persistent = 0; persistent <= 1; persistent++) {
+            if (make(&r, 4 * MIB, 64 * KIB, 64 * KIB, 0) != 0 || rsv_region_commit_to(&r, 4 * MIB) != 0) {
+                dec_ok = 0;
+                continue;
+            }
+            rsvi_fault_set(RSVI_FAULT_DECOMMIT, nth, persistent);
+            for (unsigned call = 1; call <= 4; call++) {
+                rsv_region_t before = r;
+                int fails = persistent ? call >= nth : call == nth;
+                size_t to = 4 * MIB - call * 512 * KIB;
+                dec_ok &= rsv_region_decommit_from(&r, to) == (fails ? ENOMEM : 0);
+                dec_ok &= fails ? memcmp(&before, &r, sizeof r) == 0 : r.committed == to + 64 * KIB;
+                dec_ok &= committed_by_os(&r) == r.committed;
+            }
+            rsvi_fault_clear();
+            dec_ok &= rsv_region_decommit_from(&r, 0) == 0 && r.committed == 64 * KIB;
+            rsv_region_release(&r);
+        }
+    }
+    CHECK(dec_ok, "nth decommit fails (once / from n on): region unchanged, still usable");
 
     /* a long random history stays one committed prefix */
     CHECK(make(&r, 64 * MIB, 64 * KIB, 64 * KIB, RSV_REGION_GUARD) == 0, "region for the random walk");
