@@ -246,6 +246,21 @@ static void pool_set_bit(rsv_pool_t *p, size_t i, int on)
     else p->bits[i / WORD_BITS] &= ~m;
 }
 
+/* Set bits among the first n: the blocks in use.  The fast paths keep no
+ * counters (each would be one more store-to-load chain per call). */
+static size_t pool_count_used(const rsv_pool_t *p, size_t n)
+{
+    size_t total = 0;
+    for (size_t w = 0; w < n / WORD_BITS + (n % WORD_BITS != 0); w++) {
+        uintptr_t x = p->bits[w];
+        while (x) {
+            x &= x - 1;
+            total++;
+        }
+    }
+    return total;
+}
+
 /* ---- alloc -------------------------------------------------------------- */
 
 /* Commits block `i` and its bitmap word.  0, or an error with the pool's
@@ -295,7 +310,6 @@ static void *pool_alloc_locked(pool_full_t *f)
         SAN_POISON((char *)b + f->block_size, f->stride - f->block_size);
         l->head = next;
         pool_set_bit(p, rsv_pool_block_index(p, b), 1);
-        if (++p->in_use > p->peak) p->peak = p->in_use;
         /* HOOK(debug, issue 7): fill / check the quarantine here. */
         SAN_VG_ALLOC(f, (void *)b, f->block_size);
         return (void *)b;
@@ -308,7 +322,6 @@ static void *pool_alloc_locked(pool_full_t *f)
     if (pool_commit_block(f, i) != 0) return NULL;
     l->nblocks = i + 1;
     pool_set_bit(p, i, 1);
-    if (++p->in_use > p->peak) p->peak = p->in_use;
     void *blk = (void *)(p->lo + i * f->stride);
     SAN_UNPOISON(blk, f->block_size);
     SAN_VG_ALLOC(f, blk, f->block_size);
@@ -349,7 +362,6 @@ static void pool_free_locked(pool_full_t *f, void *block)
     SAN_UNPOISON(block, sizeof(uintptr_t));
     *(uintptr_t *)block = l->head ^ p->secret;
     l->head = (uintptr_t)block;
-    p->in_use--;
     SAN_VG_FREE(f, block);
     SAN_POISON(block, f->stride);
 }
@@ -379,8 +391,6 @@ void rsv_pool_reset(rsv_pool_t *p)
     SAN_VG_NOACCESS(f->region.base + hdr, f->region.committed - hdr);
     l->head = 0;
     l->nblocks = 0;
-    p->in_use = 0;
-    p->peak = 0;
     pool_unlock(f);
 }
 
@@ -399,8 +409,8 @@ void rsv_pool_stats(rsv_pool_t *p, rsv_pool_stats_t *out)
     pool_lock(f);
     out->block_size = f->stride;
     out->alignment = f->align;
-    out->in_use = p->in_use;
-    out->peak = p->peak;
+    out->in_use = pool_count_used(p, pool_list(f)->nblocks);
+    out->peak = pool_list(f)->nblocks;
     out->carved = pool_list(f)->nblocks;
     out->capacity = f->capacity;
     out->committed = f->region.committed + f->bitmap.committed;
@@ -423,7 +433,14 @@ int rsvi_pool_validate(rsv_pool_t *p)
     int ok = 1;
     size_t used = 0, nfree = 0;
     for (size_t i = 0; i < l->nblocks; i++) used += (size_t)pool_bit(p, i);
-    if (used != p->in_use || p->in_use > p->peak) ok = 0;
+    if (used != pool_count_used(p, l->nblocks)) ok = 0;
+    /* No bit is set past the carved blocks. */
+    size_t words = f->bitmap.committed / sizeof(uintptr_t);
+    for (size_t w = l->nblocks / WORD_BITS; ok && w < words; w++) {
+        size_t first = w * WORD_BITS < l->nblocks ? l->nblocks - w * WORD_BITS : 0;
+        uintptr_t past = first ? ~(uintptr_t)0 << first : ~(uintptr_t)0;
+        if (p->bits[w] & past) ok = 0;
+    }
     /* A list longer than the free blocks has a cycle. */
     for (uintptr_t b = l->head; ok && b; nfree++) {
         size_t i = rsv_pool_block_index(p, b);

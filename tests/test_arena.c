@@ -623,14 +623,14 @@ Test(arena, realloc_commit_fault_keeps_block)
 Test(arena, forced_slow_path_keeps_results)
 {
     rsv_arena_t *a = rsv_arena_create(NULL);
-    rsvi_arena_set_slow(a, RSVI_ARENA_SLOW_DEBUG, 1);
+    rsvi_arena_set_slow(a, RSVI_ARENA_SLOW_TOOLS, 1);
     cr_assert_eq(a->limit, a->pos, "inline path off");
     char *p = rsv_arena_alloc(a, 10);
     cr_assert_not_null(p);
     cr_assert_eq(a->limit, a->pos, "still off after a slow allocation");
     char *q = rsv_arena_alloc(a, 10);
     cr_assert_eq(q, p + 16);
-    rsvi_arena_set_slow(a, RSVI_ARENA_SLOW_DEBUG, 0);
+    rsvi_arena_set_slow(a, RSVI_ARENA_SLOW_TOOLS, 0);
     if (!a->slow) cr_assert_gt(a->limit, a->pos, "inline path back on");
     cr_assert(rsvi_arena_validate(a));
     rsv_arena_destroy(a);

@@ -396,14 +396,14 @@ Test(pool, slow_mode_behaves_the_same)
     rsv_pool_t *p = make_pool(24, 0, 0);
     void *a = rsv_pool_alloc(p), *b = rsv_pool_alloc(p);
     rsv_pool_free(p, a);
-    rsvi_pool_set_slow(p, RSVI_POOL_SLOW_DEBUG, 1);
+    rsvi_pool_set_slow(p, RSVI_POOL_SLOW_SHARED, 1);
     cr_assert_eq(p->fast.head, 0, "inline paths off");
     cr_assert_eq(p->fast.nblocks, 0);
     cr_assert_eq(rsv_pool_alloc(p), a);
     rsv_pool_free(p, b);
     rsv_pool_free(p, b);
     cr_assert_eq(err_count, 1, "double free seen in slow mode");
-    rsvi_pool_set_slow(p, RSVI_POOL_SLOW_DEBUG, 0);
+    rsvi_pool_set_slow(p, RSVI_POOL_SLOW_SHARED, 0);
     cr_assert_eq(rsv_pool_alloc(p), b);
     cr_assert(rsvi_pool_validate(p));
     rsv_pool_destroy(p);

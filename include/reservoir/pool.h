@@ -79,15 +79,16 @@ typedef struct rsv_pool {
     uintptr_t inv;       /* inverse of the stride's odd part mod 2^N */
     unsigned shift;      /* stride = odd << shift */
     uintptr_t *bits;     /* in-use bitmap, one bit per carved block */
-    size_t in_use;       /* blocks allocated now */
-    size_t peak;         /* largest in_use */
 } rsv_pool_t;
 
 typedef struct rsv_pool_stats {
     size_t block_size;   /* the stride: rounded block size */
     size_t alignment;
-    size_t in_use;       /* blocks allocated now */
-    size_t peak;         /* largest in_use since creation or reset */
+    size_t in_use;       /* blocks allocated now (counted from the bitmap) */
+    size_t peak;         /* most blocks in use at once since creation or
+                            reset: the carved count, since a block is carved
+                            only when none is free (after a corrupted list
+                            was dropped it also counts the dropped blocks) */
     size_t carved;       /* blocks ever carved (in use + free) */
     size_t capacity;     /* blocks the reservation can hold */
     size_t committed;    /* committed bytes (blocks and bitmap) */
@@ -133,7 +134,6 @@ RSV_INLINE void *rsv_pool_alloc(rsv_pool_t *p)
                 && !(p->bits[j / RSV_POOL_WORD_BITS] & ((uintptr_t)1 << (j % RSV_POOL_WORD_BITS)))))) {
             p->fast.head = next;
             p->bits[i / RSV_POOL_WORD_BITS] |= (uintptr_t)1 << (i % RSV_POOL_WORD_BITS);
-            if (++p->in_use > p->peak) p->peak = p->in_use;
             return (void *)b;
         }
     }
@@ -153,7 +153,6 @@ RSV_INLINE void rsv_pool_free(rsv_pool_t *p, void *block)
             *w &= ~m;
             *(uintptr_t *)block = p->fast.head ^ p->secret;
             p->fast.head = (uintptr_t)block;
-            p->in_use--;
             return;
         }
     }

@@ -332,11 +332,11 @@ static void test_slow_switch(void)
 {
     reset_errors();
     rsv_arena_t *a = rsv_arena_create(NULL);
-    rsvi_arena_set_slow(a, RSVI_ARENA_SLOW_DEBUG, 1);
+    rsvi_arena_set_slow(a, RSVI_ARENA_SLOW_TOOLS, 1);
     char *p = rsv_arena_alloc(a, 10);
     char *q = rsv_arena_alloc(a, 10);
     CHECK(a->limit == a->pos && q == p + 16, "debug switch: every allocation out of line, same results");
-    rsvi_arena_set_slow(a, RSVI_ARENA_SLOW_DEBUG, 0);
+    rsvi_arena_set_slow(a, RSVI_ARENA_SLOW_TOOLS, 0);
     CHECK(a->limit > a->pos && rsvi_arena_validate(a), "switch off: inline path back");
     rsv_arena_destroy(a);
 }
