@@ -46,6 +46,7 @@
 #include "tables.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -351,8 +352,14 @@ typedef struct rsvb_ring {
     void *ctx;
 } rsvb_ring;
 
-static inline void rsvb_cpu_relax(void)
+/* Waiting for the other thread: spin briefly, then give the core away, so
+ * that on a loaded two-core machine the partner gets to run at all. */
+static inline void rsvb_cpu_relax(unsigned *spins)
 {
+    if ((++*spins & 63u) == 0) {
+        sched_yield();
+        return;
+    }
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
 #endif
@@ -363,10 +370,11 @@ RSVB_INLINE void rsvb_consume(rsvb_ring *r, const rsvb_alloc_t *a)
 {
     uint32_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
     uint32_t k = 0;
+    unsigned spins = 0;
     for (;;) {
         uint32_t head;
         while ((head = atomic_load_explicit(&r->head, memory_order_acquire)) == tail)
-            rsvb_cpu_relax();
+            rsvb_cpu_relax(&spins);
         while (tail != head) {
             void *p = r->slot[tail % RSVB_RING];
             if (!p) {
@@ -384,8 +392,9 @@ RSVB_INLINE void rsvb_consume(rsvb_ring *r, const rsvb_alloc_t *a)
 RSVB_INLINE void rsvb_produce(rsvb_ring *r, void *p)
 {
     uint32_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+    unsigned spins = 0;
     while (head - atomic_load_explicit(&r->tail, memory_order_acquire) >= RSVB_RING)
-        rsvb_cpu_relax();
+        rsvb_cpu_relax(&spins);
     r->slot[head % RSVB_RING] = p;
     atomic_store_explicit(&r->head, head + 1, memory_order_release);
 }
