@@ -50,6 +50,10 @@ size_t rsvi_vm_runs(void);
  * 0 otherwise.  O(log n), never touches the OS: the cheap ownership test
  * for pointers handed back by callers. */
 int rsvi_vm_lookup(const void *addr, void **base, size_t *size);
+/* The vm book's expensive validator (O(n)): 0 or EFAULT.  With
+ * RSV_CHECKS=2 the vm layer runs it after changes (every change while the
+ * book is small, a sample of them once it is large). */
+int rsvi_vm_validate(void);
 /* Fork safety.  The vm layer holds one lock while it records a change; by
  * default its own pthread_atfork hook takes that lock across fork.  Hooks
  * run prepare-handlers in reverse order of registration, so a layer that

@@ -62,6 +62,21 @@ static size_t vm_round(size_t n, size_t unit)
     return (n + unit - 1) & ~(unit - 1);
 }
 
+/* Releases the book's lock; with RSV_CHECKS=2 validates the book first:
+ * after every change while it is small, then on a sample of changes that
+ * keeps the cost about 512 node visits per change on average (a full
+ * check per change would make thousands of reservations quadratic). */
+static void vm_unlock_checked(void)
+{
+#if RSV_CHECKS >= 2
+    static size_t tick;
+    size_t nodes = rsvi_vmb_reservations() + rsvi_vmb_runs();
+    if (nodes < 512 || ++tick % (nodes / 512 + 1) == 0)
+        RSV_ASSERT_INV(rsvi_vmb_validate() == 0);
+#endif
+    rsvi_vmb_unlock();
+}
+
 int rsv_vm_reserve(size_t size, size_t alignment, unsigned flags, void **out, unsigned *granted)
 {
     const rsvi_os_caps_t *caps = rsvi_os_caps();
@@ -89,7 +104,7 @@ int rsv_vm_reserve(size_t size, size_t alignment, unsigned flags, void **out, un
             rsvi_vmb_set(rsvi_vmb_find((uintptr_t)base), (uintptr_t)base,
                          (uintptr_t)base + size, 1, prot);
     }
-    rsvi_vmb_unlock();
+    vm_unlock_checked();
     if (e) {
         (void)rsvi_os_release(base, size);
         return e;
@@ -131,7 +146,7 @@ int rsv_vm_commit(void *p, size_t n)
         e = rsvi_os_commit(p, hi - lo, prot);
         if (e == 0) rsvi_vmb_set(r, lo, hi, 1, prot);
     }
-    rsvi_vmb_unlock();
+    vm_unlock_checked();
     return e;
 }
 
@@ -147,7 +162,7 @@ int rsv_vm_decommit(void *p, size_t n)
         e = rsvi_os_decommit(p, hi - lo);
         if (e == 0) rsvi_vmb_set(r, lo, hi, 0, RSV_PROT_NONE);
     }
-    rsvi_vmb_unlock();
+    vm_unlock_checked();
     return e;
 }
 
@@ -179,7 +194,7 @@ int rsv_vm_protect(void *p, size_t n, unsigned prot, unsigned *old)
         e = rsvi_os_protect(p, hi - lo, prot);
         if (e == 0) rsvi_vmb_set(r, lo, hi, 1, prot);
     }
-    rsvi_vmb_unlock();
+    vm_unlock_checked();
     if (e == 0 && old) *old = first;
     return e;
 }
@@ -197,7 +212,7 @@ int rsv_vm_release(void *base, size_t size)
      * and record them before this record is gone. */
     if (e == 0) e = rsvi_os_release(base, have);
     if (e == 0) rsvi_vmb_remove(r);
-    rsvi_vmb_unlock();
+    vm_unlock_checked();
     return e;
 }
 
@@ -242,3 +257,11 @@ int rsvi_vm_lookup(const void *addr, void **base, size_t *size)
 void rsvi_vm_fork_adopt(void) { rsvi_vmb_fork_adopt(); }
 void rsvi_vm_fork_lock(void) { rsvi_vmb_fork_lock(); }
 void rsvi_vm_fork_unlock(void) { rsvi_vmb_unlock(); }
+
+int rsvi_vm_validate(void)
+{
+    rsvi_vmb_lock();
+    int e = rsvi_vmb_validate();
+    rsvi_vmb_unlock();
+    return e;
+}

@@ -17,6 +17,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include "internal.h"
 #include "lock.h"
 #include "os/os.h"
 #include "os/thread.h"
@@ -350,3 +351,45 @@ void rsvi_vmb_describe(const rsvi_vmb_node_t *resv, uintptr_t addr, rsv_vm_info_
 
 size_t rsvi_vmb_reservations(void) { return vmb_resv_count; }
 size_t rsvi_vmb_runs(void) { return vmb_run_count; }
+
+/* ---- validator ----------------------------------------------------------- */
+
+/* Checks one treap: keys ascending and intervals disjoint (in-order), each
+ * node's priority >= its children's.  Returns the node count, or -1.
+ * Recursion depth is the treap's depth. */
+static long vmb_check_tree(const node *t, uintptr_t *last_end)
+{
+    if (!t) return 0;
+    if ((t->left && t->left->prio > t->prio) || (t->right && t->right->prio > t->prio)) return -1;
+    long l = vmb_check_tree(t->left, last_end);
+    if (l < 0 || t->start < *last_end || t->end <= t->start) return -1;
+    *last_end = t->end;
+    long r = vmb_check_tree(t->right, last_end);
+    return r < 0 ? -1 : l + r + 1;
+}
+
+/* In-order walk of the runs: each inside one reservation, aligned to its
+ * unit, and not mergeable with the run before it. */
+static int vmb_check_runs(const node *t, const node **prev)
+{
+    if (!t) return 1;
+    if (!vmb_check_runs(t->left, prev)) return 0;
+    const node *r = rsvi_vmb_find(t->start);
+    if (!r || t->end > r->end || (t->start | t->end) & (r->unit - 1)) return 0;
+    if (t->aux & ~(unsigned)RSV_PROT_RWX) return 0;
+    if (*prev && (*prev)->end == t->start && (*prev)->aux == t->aux && (*prev)->start >= r->start) return 0;
+    *prev = t;
+    return vmb_check_runs(t->right, prev);
+}
+
+int rsvi_vmb_validate(void)
+{
+    uintptr_t end = 0;
+    long nr = vmb_check_tree(vmb_resv_root, &end);
+    if (nr < 0 || (size_t)nr != vmb_resv_count) return EFAULT;
+    end = 0;
+    long nu = vmb_check_tree(vmb_run_root, &end);
+    if (nu < 0 || (size_t)nu != vmb_run_count) return EFAULT;
+    const node *prev = NULL;
+    return vmb_check_runs(vmb_run_root, &prev) ? 0 : EFAULT;
+}

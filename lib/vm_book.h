@@ -60,6 +60,11 @@ int rsvi_vmb_committed(uintptr_t lo, uintptr_t hi, unsigned *first_prot);
 /* Fills *info for addr inside resv: the maximal run sharing state+prot. */
 void rsvi_vmb_describe(const rsvi_vmb_node_t *resv, uintptr_t addr, rsv_vm_info_t *info);
 
+/* The expensive validator: both treaps ordered and heap-ordered, intervals
+ * disjoint, counts right, every run inside a reservation, aligned to its
+ * unit and maximal.  0 or EFAULT.  O(n). */
+int rsvi_vmb_validate(void);
+
 /* Counters for tests and validators: live reservations and runs. */
 size_t rsvi_vmb_reservations(void);
 size_t rsvi_vmb_runs(void);

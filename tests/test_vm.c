@@ -14,6 +14,7 @@
 #include "internal.h"
 #include "reservoir/vm.h"
 #include "test_sanitize.h"
+#include "vm_book.h"
 
 /* Death tests expect the kernel's SIGSEGV, not ASan's report. */
 const char *__asan_default_options(void);
@@ -332,6 +333,38 @@ Test(vm, range_crossing_into_neighbour, .timeout = 10)
     }
     cr_assert_eq(rsv_vm_release(a, 0), 0);
     cr_assert_eq(rsv_vm_release(b, 0), 0);
+}
+
+/* The validator accepts the book as the vm keeps it and rejects it broken. */
+Test(vm, book_validator, .timeout = 10)
+{
+    char *p = reserve_or_die(8 * pg());
+    cr_assert_eq(rsv_vm_commit(p, 2 * pg()), 0);
+    cr_assert_eq(rsv_vm_protect(p + pg(), pg(), RSV_PROT_READ, NULL), 0);
+    cr_assert_eq(rsvi_vm_validate(), 0);
+
+    rsvi_vmb_lock();
+    rsvi_vmb_node_t *r = (rsvi_vmb_node_t *)rsvi_vmb_find((uintptr_t)p);
+    cr_assert_not_null(r);
+    uintptr_t end = r->end;
+    r->end = r->start; /* an empty reservation */
+    int broken = rsvi_vmb_validate();
+    r->end = end;
+    int mended = rsvi_vmb_validate();
+    rsvi_vmb_unlock();
+    cr_assert_eq(broken, EFAULT);
+    cr_assert_eq(mended, 0);
+
+    /* Runs must be aligned to their reservation's unit. */
+    rsvi_vmb_lock();
+    size_t unit = r->unit;
+    r->unit = (size_t)2 << 20;
+    int misaligned = rsvi_vmb_validate();
+    r->unit = unit;
+    rsvi_vmb_unlock();
+    cr_assert_eq(misaligned, EFAULT);
+    cr_assert_eq(rsv_vm_release(p, 0), 0);
+    cr_assert_eq(rsvi_vm_validate(), 0);
 }
 
 Test(vm, lookup_ownership, .timeout = 10)
