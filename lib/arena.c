@@ -21,6 +21,7 @@
 
 #include "arena_internal.h"
 #include "arena_san.h"
+#include "debug/dbg.h"
 #include "internal.h"
 #include "reservoir/vm.h"
 
@@ -111,6 +112,8 @@ static rsv_arena_t *arena_block_new(const rsv_region_opts_t *ro, size_t hdr)
     return blk;
 }
 
+static void *arena_dbg_raw(void *ctx, size_t size, size_t align); /* debug layer's backend */
+
 rsv_arena_t *rsv_arena_create(const rsv_arena_opts_t *opts)
 {
     static const rsv_arena_opts_t defaults;
@@ -142,6 +145,20 @@ rsv_arena_t *rsv_arena_create(const rsv_arena_opts_t *opts)
     a->flags = opts->flags;
     a->name = opts->name;
     a->chain_reserve = ro.reserve;
+#if RSV_CHECKS >= 1
+    /* Debug layer (issue 7): a state for the OOM policy, and every block
+     * through it (slow path forced) when decoration is asked for. */
+    if (opts->debug && (rsvi_dbg_wanted(opts->debug) || opts->debug->oom != RSV_OOM_NULL)) {
+        rsvi_dbg_backend_t be = {arena_dbg_raw, NULL, a, RSVI_DBG_BE_RECLAIMS | RSVI_DBG_BE_ANCHOR,
+                                 NULL, 0, 0};
+        a->debug = rsvi_dbg_create(opts->debug, &be, "arena", opts->name ? opts->name : "");
+        if (!a->debug) {
+            rsv_arena_destroy(a);
+            return NULL;
+        }
+        if (rsvi_dbg_wanted(opts->debug)) a->slow |= RSVI_ARENA_SLOW_DEBUG;
+    }
+#endif
     /* A tool that must see each allocation keeps the inline path off. */
     if (SAN_TRACKING()) a->slow |= RSVI_ARENA_SLOW_TOOLS;
     arena_update_limit(a);
@@ -151,8 +168,10 @@ rsv_arena_t *rsv_arena_create(const rsv_arena_opts_t *opts)
 void rsv_arena_destroy(rsv_arena_t *a)
 {
     if (!a) return;
-    /* HOOK(debug, issue 7): leak report / free a->debug here, before the
-     * regions go (a->debug may live in the arena's own memory). */
+    /* Debug layer (issue 7): final checks and leak report, before the
+     * regions go. */
+    if (a->debug) rsvi_dbg_destroy(a->debug, RSVI_DBG_SITE());
+    a->debug = NULL;
     rsv_arena_t *blk = a->current;
     while (blk) {
         rsv_arena_t *prev = blk->prev;
@@ -253,9 +272,51 @@ static void *arena_alloc(rsv_arena_t *a, size_t size, size_t align, int zero)
     }
 }
 
+/* ---- debug layer (issue 7) ------------------------------------------------ */
+
+/* The debug layer's raw backend: a plain bump (never reports OOM itself). */
+static void *arena_dbg_raw(void *ctx, size_t size, size_t align)
+{
+    return arena_alloc(ctx, size, align, 0);
+}
+
+/* A decorated block; align as rsv_arena_alloc_slow. */
+static void *arena_dbg_alloc(rsv_arena_t *a, size_t size, size_t align, int zero, const void *site)
+{
+    if ((align & (align - 1)) || align > RSV_ARENA_MAX_ALIGN) {
+        rsvi_error(EINVAL, "arena: alignment must be a power of two <= 1 GiB");
+        return NULL;
+    }
+    if (align <= a->align_mask) align = a->align_mask + 1;
+    return rsvi_dbg_alloc(a->debug, size, align, zero, site);
+}
+
+/* The blocks past logical position pos die: tells the debug layer, block
+ * by block of the chain, before they are poisoned or decommitted. */
+static void arena_dbg_pop(rsv_arena_t *a, size_t pos, const void *site)
+{
+    for (rsv_arena_t *blk = a->current; blk; blk = blk->prev) {
+        char *lo = blk->region.base;
+        char *hi = blk->region.base + blk->region.reserved;
+        if (pos > blk->base_pos) lo += pos - blk->base_pos < blk->region.reserved
+                                       ? pos - blk->base_pos : blk->region.reserved;
+        if (lo < hi) rsvi_dbg_reclaim(a->debug, lo, hi, site);
+        if (pos >= blk->base_pos) break;
+    }
+}
+
+/* A failed plain allocation: the OOM policy, when one was given. */
+static void *arena_oom(rsv_arena_t *a, void *p, size_t size)
+{
+    if (RSV_UNLIKELY(!p) && a->debug) rsvi_dbg_oom(rsvi_dbg_opts(a->debug), "arena", a->name ? a->name : "", size);
+    return p;
+}
+
 void *rsv_arena_alloc_slow(rsv_arena_t *a, size_t size, size_t align)
 {
-    return arena_alloc(a, size, align, (a->flags & RSV_ARENA_ZERO) != 0);
+    int zero = (a->flags & RSV_ARENA_ZERO) != 0;
+    if (RSV_UNLIKELY(a->slow & RSVI_ARENA_SLOW_DEBUG)) return arena_dbg_alloc(a, size, align, zero, RSVI_DBG_SITE());
+    return arena_oom(a, arena_alloc(a, size, align, zero), size);
 }
 
 void *rsv_arena_calloc_aligned(rsv_arena_t *a, size_t n, size_t size, size_t align)
@@ -264,7 +325,8 @@ void *rsv_arena_calloc_aligned(rsv_arena_t *a, size_t n, size_t size, size_t ali
         rsvi_error(EINVAL, "arena: array size overflows");
         return NULL;
     }
-    return arena_alloc(a, n * size, align, 1);
+    if (RSV_UNLIKELY(a->slow & RSVI_ARENA_SLOW_DEBUG)) return arena_dbg_alloc(a, n * size, align, 1, RSVI_DBG_SITE());
+    return arena_oom(a, arena_alloc(a, n * size, align, 1), n * size);
 }
 
 void *rsv_arena_calloc(rsv_arena_t *a, size_t n, size_t size)
@@ -286,6 +348,7 @@ static int arena_owns(const rsv_arena_t *a, const char *p, size_t n)
 void *rsv_arena_realloc(rsv_arena_t *a, void *p, size_t old_size, size_t new_size)
 {
     if (!p) return rsv_arena_alloc(a, new_size);
+    if (RSV_UNLIKELY(a->slow & RSVI_ARENA_SLOW_DEBUG)) return rsvi_dbg_realloc(a->debug, p, new_size, RSVI_DBG_SITE());
     if (RSV_CHECKS >= 1 && !arena_owns(a, p, old_size)) {
         rsvi_error(EINVAL, "arena: realloc of memory the arena did not hand out");
         return NULL;
@@ -336,8 +399,9 @@ void rsv_arena_pop_to(rsv_arena_t *a, size_t pos)
     size_t hdr = arena_hdr(a);
     arena_sync_dirty(a);
     rsv_arena_t *cur = a->current;
-    /* HOOK(debug, issue 7): allocations in [pos, rsv_arena_pos(a)) die
-     * here: fill them with the freed pattern before they are poisoned. */
+    /* Debug layer (issue 7): allocations in [pos, rsv_arena_pos(a)) die
+     * here; it fills them with the freed pattern before they are poisoned. */
+    if (RSV_UNLIKELY(a->slow & RSVI_ARENA_SLOW_DEBUG)) arena_dbg_pop(a, pos, RSVI_DBG_SITE());
     while (cur->prev && pos < cur->base_pos + hdr) {
         rsv_arena_t *prev = cur->prev;
         arena_block_release(cur);

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "debug/dbg.h"
 #include "heap/heap_internal.h"
 #include "reservoir/malloc.h"
 #include "reservoir/vm.h"
@@ -22,7 +23,7 @@ void *rsv_malloc(size_t size)
     void *p;
     /* Debug hook (issue 7): one predictable branch. */
     if (RSV_UNLIKELY(rsvh_default_heap.debug))
-        p = rsvi_heap_debug_alloc(&rsvh_default_heap, size, 0, 0);
+        p = rsvi_heap_debug_alloc(&rsvh_default_heap, size, 0, 0, RSVI_DBG_SITE());
     else
         p = rsvh_alloc_fast(rsvh_tls, size);
     if (RSV_UNLIKELY(!p)) errno = ENOMEM;
@@ -33,7 +34,7 @@ void rsv_free(void *p)
 {
     if (!p) return;
     if (RSV_UNLIKELY(rsvh_default_heap.debug)) {
-        rsvh_free_any(p);
+        rsvh_free_any(p, RSVI_DBG_SITE());
         return;
     }
     rsvh_segment_t *seg = rsvh_seg_of(p);
@@ -47,7 +48,7 @@ void rsv_free(void *p)
             rsvh_free_remote(pg, (rsvh_block_t *)p);
         return;
     }
-    rsvh_free_any(p);   /* huge blocks, other heaps, and bad pointers */
+    rsvh_free_any(p, RSVI_DBG_SITE());   /* huge blocks, other heaps, and bad pointers */
 }
 
 void *rsv_calloc(size_t n, size_t size)
@@ -58,7 +59,7 @@ void *rsv_calloc(size_t n, size_t size)
     }
     void *p;
     if (RSV_UNLIKELY(rsvh_default_heap.debug))
-        p = rsvi_heap_debug_alloc(&rsvh_default_heap, n * size, 0, RSV_HEAP_ZERO);
+        p = rsvi_heap_debug_alloc(&rsvh_default_heap, n * size, 0, RSV_HEAP_ZERO, RSVI_DBG_SITE());
     else
         p = rsvh_calloc_in(rsvh_tls, n * size, RSVH_ALIGN);
     if (!p) errno = ENOMEM;
@@ -73,6 +74,7 @@ void *rsv_realloc(void *p, size_t size)
         return NULL;
     }
     rsv_heap_t *h = rsv_heap_of(p);
+    if (!h && RSV_UNLIKELY(rsvh_default_heap.debug)) h = &rsvh_default_heap; /* it reports p */
     if (!h) {
         rsvh_segment_t *seg;
         rsvh_page_t *pg;
@@ -80,7 +82,8 @@ void *rsv_realloc(void *p, size_t size)
         errno = EINVAL;
         return NULL;
     }
-    void *q = rsv_heap_realloc(h, p, size);
+    void *q = RSV_UNLIKELY(h->debug) ? rsvi_heap_debug_realloc(h, p, size, RSVI_DBG_SITE())
+                                     : rsv_heap_realloc(h, p, size);
     if (!q) errno = ENOMEM;
     return q;
 }
@@ -103,7 +106,7 @@ static void *malloc_aligned(size_t align, size_t size)
     }
     void *p;
     if (RSV_UNLIKELY(rsvh_default_heap.debug))
-        p = rsvi_heap_debug_alloc(&rsvh_default_heap, size, align, 0);
+        p = rsvi_heap_debug_alloc(&rsvh_default_heap, size, align, 0, RSVI_DBG_SITE());
     else
         p = rsvh_alloc_aligned(rsvh_tls, size, align);
     if (!p) errno = ENOMEM;

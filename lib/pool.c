@@ -15,6 +15,7 @@
 
 #include "arena_internal.h"
 #include "arena_san.h"
+#include "debug/dbg.h"
 #include "internal.h"
 #include "os/thread.h"
 #include "reservoir/region.h"
@@ -122,10 +123,16 @@ static size_t pool_natural_align(size_t block)
     return a < alignof(max_align_t) ? a : alignof(max_align_t);
 }
 
+static rsv_pool_t *pool_create_debug(const rsv_pool_opts_t *opts); /* debug layer, issue 7 */
+
 rsv_pool_t *rsv_pool_create(const rsv_pool_opts_t *opts)
 {
     static const rsv_pool_opts_t defaults;
     if (!opts) opts = &defaults;
+#if RSV_CHECKS >= 1
+    if (opts->debug && (rsvi_dbg_wanted(opts->debug) || opts->debug->oom != RSV_OOM_NULL))
+        return pool_create_debug(opts);
+#endif
     if (opts->flags & ~(unsigned)(RSV_POOL_SHARED | RSV_POOL_NO_HARDEN)) {
         rsvi_error(EINVAL, "pool: unknown flags");
         return NULL;
@@ -206,8 +213,9 @@ void rsv_pool_destroy(rsv_pool_t *p)
 {
     if (!p) return;
     pool_full_t *f = pool_full(p);
-    /* HOOK(debug, issue 7): leak report (walk the bitmap) and freeing
-     * f->debug go here, before the regions are released. */
+    /* Debug layer (issue 7): final checks and leak report. */
+    if (f->debug) rsvi_dbg_destroy(f->debug, RSVI_DBG_SITE());
+    f->debug = NULL;
     rsv_region_t bm = f->bitmap, r = f->region;
     SAN_VG_DESTROY(f);
     SAN_UNPOISON(r.base, r.peak);
@@ -331,9 +339,15 @@ static void *pool_alloc_locked(pool_full_t *f)
 void *rsv_pool_alloc_slow(rsv_pool_t *p)
 {
     pool_full_t *f = pool_full(p);
+    if (RSV_UNLIKELY(f->slow & RSVI_POOL_SLOW_DEBUG)) {
+        const rsvi_dbg_backend_t *be = rsvi_dbg_backend(f->debug);
+        return rsvi_dbg_alloc(f->debug, be->block_size, be->block_align, 0, RSVI_DBG_SITE());
+    }
     pool_lock(f);
     void *b = pool_alloc_locked(f);
     pool_unlock(f);
+    if (RSV_UNLIKELY(!b) && f->debug)
+        rsvi_dbg_oom(rsvi_dbg_opts(f->debug), "pool", f->name ? f->name : "", f->block_size);
     return b;
 }
 
@@ -370,9 +384,61 @@ void rsv_pool_free_slow(rsv_pool_t *p, void *block)
 {
     if (!block) return;
     pool_full_t *f = pool_full(p);
+    if (RSV_UNLIKELY(f->slow & RSVI_POOL_SLOW_DEBUG)) {
+        (void)rsvi_dbg_free(f->debug, block, RSVI_DBG_SITE());
+        return;
+    }
     pool_lock(f);
     pool_free_locked(f, block);
     pool_unlock(f);
+}
+
+/* ---- debug layer (issue 7) ---------------------------------------------- */
+
+/* The debug layer's raw backend: the pool's own slots. */
+static void *pool_dbg_raw(void *ctx, size_t size, size_t align)
+{
+    pool_full_t *f = ctx;
+    (void)size;
+    (void)align;
+    pool_lock(f);
+    void *b = pool_alloc_locked(f);
+    pool_unlock(f);
+    return b;
+}
+
+static void pool_dbg_free(void *ctx, void *raw)
+{
+    pool_full_t *f = ctx;
+    pool_lock(f);
+    pool_free_locked(f, raw);
+    pool_unlock(f);
+}
+
+/* A pool whose slots hold the user's block plus its decoration, in slow
+ * mode, with the debug state in f->debug. */
+static rsv_pool_t *pool_create_debug(const rsv_pool_opts_t *opts)
+{
+    size_t want = opts->block_size ? opts->block_size : POOL_DEFAULT_BLOCK;
+    size_t align = opts->alignment;
+    if (!align && want <= SIZE_MAX / 4) align = pool_natural_align(pool_round(want, sizeof(uintptr_t)));
+    rsv_pool_opts_t o = *opts;
+    o.debug = NULL;
+    if (rsvi_dbg_wanted(opts->debug)) {
+        o.block_size = rsvi_dbg_raw_size(opts->debug, want, align);
+        o.alignment = align;
+    }
+    rsv_pool_t *p = rsv_pool_create(&o);
+    if (!p) return NULL;
+    pool_full_t *f = pool_full(p);
+    rsvi_dbg_backend_t be = {pool_dbg_raw, pool_dbg_free, f, RSVI_DBG_BE_RECLAIMS, NULL, want, align};
+    f->debug = rsvi_dbg_create(opts->debug, &be, "pool", opts->name ? opts->name : "");
+    if (!f->debug) {
+        rsv_pool_destroy(p);
+        return NULL;
+    }
+    if (rsvi_dbg_wanted(opts->debug)) rsvi_pool_set_slow(p, RSVI_POOL_SLOW_DEBUG, 1);
+    return p;
 }
 
 /* ---- whole-pool operations ---------------------------------------------- */
@@ -380,9 +446,11 @@ void rsv_pool_free_slow(rsv_pool_t *p, void *block)
 void rsv_pool_reset(rsv_pool_t *p)
 {
     pool_full_t *f = pool_full(p);
+    /* Debug layer (issue 7): blocks still in use die here (checked, filled
+     * 0xDD, checked again when their slots are handed out). */
+    if (RSV_UNLIKELY(f->slow & RSVI_POOL_SLOW_DEBUG)) rsvi_dbg_reclaim(f->debug, NULL, NULL, RSVI_DBG_SITE());
     pool_lock(f);
     rsv_pool_list_t *l = pool_list(f);
-    /* HOOK(debug, issue 7): blocks still in use die here. */
     memset(p->bits, 0, f->bitmap.committed);
     size_t hdr = (size_t)(p->lo - (uintptr_t)f->region.base);
     SAN_POISON(f->region.base + hdr, f->region.committed - hdr);
@@ -397,6 +465,7 @@ void rsv_pool_reset(rsv_pool_t *p)
 int rsv_pool_owns(rsv_pool_t *p, const void *ptr)
 {
     pool_full_t *f = pool_full(p);
+    if (RSV_UNLIKELY(f->slow & RSVI_POOL_SLOW_DEBUG)) return rsvi_dbg_owns(f->debug, ptr);
     pool_lock(f);
     int r = (uintptr_t)ptr - p->lo < pool_list(f)->nblocks * f->stride;
     pool_unlock(f);

@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include "base.h"
+#include "debug.h"
 #include "region.h"
 
 #ifdef __cplusplus
@@ -54,6 +55,10 @@ typedef struct rsv_arena_opts {
                             <= 4096; default alignof(max_align_t) */
     unsigned flags;      /* RSV_ARENA_* */
     const char *name;    /* debug name; the pointer is kept, not copied */
+    /* Debug layer (reservoir/debug.h), NULL = off; copied.  With it on every
+     * allocation takes the out-of-line path; pop_to/reset free the blocks
+     * past the position.  Ignored when rsv_debug_available() is 0. */
+    const rsv_debug_opts_t *debug;
 } rsv_arena_opts_t;
 
 typedef struct rsv_arena rsv_arena_t;

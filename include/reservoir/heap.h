@@ -11,6 +11,7 @@
 #define RESERVOIR_HEAP_H
 
 #include "base.h"
+#include "debug.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -30,6 +31,9 @@ typedef struct rsv_heap_opts {
     size_t initial_commit; /* bytes committed at creation */
     unsigned flags;        /* RSV_HEAP_* */
     const char *name;      /* for reports; not copied, must outlive the heap */
+    /* Debug layer (reservoir/debug.h); NULL: what RSV_DEBUG says (off when
+     * unset).  Copied.  Ignored when rsv_debug_available() is 0. */
+    const rsv_debug_opts_t *debug;
 } rsv_heap_opts_t;
 
 /* Returns a new heap, or NULL (error handler called) when memory runs out or

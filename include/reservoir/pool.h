@@ -36,6 +36,7 @@
 #include <stdint.h>
 
 #include "base.h"
+#include "debug.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -61,6 +62,10 @@ typedef struct rsv_pool_opts {
     size_t commit_step;  /* bytes committed (blocks carved) per growth; default 64 KiB */
     unsigned flags;      /* RSV_POOL_* */
     const char *name;    /* debug name; the pointer is kept, not copied */
+    /* Debug layer (reservoir/debug.h), NULL = off; copied.  With it on the
+     * pool runs in slow mode and its blocks are sized for the decoration
+     * (stats show that stride).  Ignored when rsv_debug_available() is 0. */
+    const rsv_debug_opts_t *debug;
 } rsv_pool_opts_t;
 
 /* What the inline paths read and write: the free list and the number of

@@ -356,6 +356,14 @@ int rsvi_dbg_owns(rsvi_dbg_t *d, const void *p)
     return r;
 }
 
+int rsvi_dbg_knows(rsvi_dbg_t *d, const void *p)
+{
+    dbgi_lock(d);
+    int r = dbgi_find(&d->table, (uintptr_t)p) != NULL;
+    dbgi_unlock(d);
+    return r;
+}
+
 /* Checks everything (lock held); returns the first kind found or 0. */
 static int dbg_validate_all(rsvi_dbg_t *d, const void *site)
 {

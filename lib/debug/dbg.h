@@ -98,6 +98,10 @@ size_t rsvi_dbg_usable(rsvi_dbg_t *d, const void *p);
 /* 1 when p is a live block of d. */
 int rsvi_dbg_owns(rsvi_dbg_t *d, const void *p);
 
+/* 1 when p is a block of d, live or still in quarantine (so a free of it
+ * belongs to d, even a double one). */
+int rsvi_dbg_knows(rsvi_dbg_t *d, const void *p);
+
 /* Checks one live block's canaries (p != NULL) or every live and
  * quarantined block (p == NULL).  Reports what it finds; returns 0 when all
  * is well, RSV_BUG_INVALID_FREE (not reported) when p is no live block, or

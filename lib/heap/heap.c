@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "debug/dbg.h"
 #include "heap/heap_internal.h"
 #include "os/thread.h"
 
@@ -96,10 +97,12 @@ void rsvh_default_init(void)
     if (h->next_area < RSVH_SEG_SIZE) h->next_area = RSVH_SEG_SIZE;
     if (env->large_pages) h->region_flags |= RSV_REGION_LARGE_PAGES;
     heap_common_init(h);
-    h->debug = env->debug;
     atomic_store_explicit(&heap_init_state, 2, memory_order_release);
     /* After "ready": pthread_atfork may itself call malloc. */
     (void)rsvi_os_atfork(heap_fork_prepare, heap_fork_release, heap_fork_release);
+    /* Debug layer (issue 7) last, for the same reason: priming the
+     * unwinder may call malloc, which then takes the plain path. */
+    if (env->debug) (void)rsvi_heap_debug_attach(h, NULL);
 }
 
 rsv_heap_t *rsv_heap_default(void)
@@ -178,7 +181,6 @@ rsv_heap_t *rsv_heap_create(const rsv_heap_opts_t *opts)
     }
     if (opts->flags & RSV_HEAP_EXECUTABLE) h->region_flags |= RSV_REGION_EXECUTABLE;
     heap_common_init(h);
-    h->debug = rsvh_default_heap.debug;
     if (rsvh_area_first(h, opts->initial_commit) != 0) {
         rsvh_areas_release(h);
         rsvh_meta_free(h, sizeof *h);
@@ -190,6 +192,11 @@ rsv_heap_t *rsv_heap_create(const rsv_heap_opts_t *opts)
     if (h->next_heap) h->next_heap->prev_heap = h;
     rsvh_default_heap.next_heap = h;
     rsvi_unlock(&heap_list_lock);
+    /* Debug layer (issue 7): opts->debug, else what RSV_DEBUG says. */
+    if (rsvi_heap_debug_attach(h, opts->debug) != 0) {
+        rsv_heap_destroy(h);
+        return NULL;
+    }
     return h;
 }
 
@@ -204,6 +211,7 @@ void rsv_heap_destroy(rsv_heap_t *h)
     h->prev_heap->next_heap = h->next_heap;
     if (h->next_heap) h->next_heap->prev_heap = h->prev_heap;
     rsvi_unlock(&heap_list_lock);
+    rsvi_heap_debug_detach(h, RSVI_DBG_SITE()); /* checks, leak report (issue 7) */
     rsvh_areas_release(h);
     rsvh_meta_free(h, sizeof *h);
 }
@@ -350,18 +358,22 @@ void *rsvi_heap_plain_realloc(rsv_heap_t *h, void *p, size_t size)
     return q;
 }
 
-void rsvh_free_any(void *p)
+void rsvh_free_any(void *p, const void *site)
 {
     rsvh_segment_t *seg;
     rsvh_page_t *pg;
     int why = rsvh_lookup(p, &seg, &pg);
     if (why) {
-        rsvh_report_bad(why, "free");
+        /* A decorated or guard block of a debug heap (issue 7)? */
+        rsv_heap_t *dh = atomic_load_explicit(&rsvi_heap_debug_count, memory_order_relaxed)
+                       ? rsvi_heap_debug_owner(p) : NULL;
+        if (dh) rsvi_heap_debug_free(dh, p, site);
+        else rsvh_report_bad(why, "free");
         return;
     }
     rsv_heap_t *h = seg->heap;
     if (RSV_UNLIKELY(h->debug)) {
-        rsvi_heap_debug_free(h, p);
+        rsvi_heap_debug_free(h, p, site);
         return;
     }
     if (h->is_default) heap_free_checked(h, seg, pg, p);
@@ -382,7 +394,7 @@ void *rsv_heap_alloc(rsv_heap_t *h, size_t size)
 {
     HEAP_ARG_CHECK(h, NULL);
     /* Debug hook (issue 7): one predictable branch. */
-    if (RSV_UNLIKELY(h->debug)) return rsvi_heap_debug_alloc(h, size, 0, 0);
+    if (RSV_UNLIKELY(h->debug)) return rsvi_heap_debug_alloc(h, size, 0, 0, RSVI_DBG_SITE());
     return rsvi_heap_plain_alloc(h, size, 0, 0);
 }
 
@@ -393,7 +405,7 @@ void *rsv_heap_alloc_ex(rsv_heap_t *h, size_t size, size_t align, unsigned flags
         rsvi_error(EINVAL, "heap: unknown call flags");
         return NULL;
     }
-    if (RSV_UNLIKELY(h->debug)) return rsvi_heap_debug_alloc(h, size, align, flags);
+    if (RSV_UNLIKELY(h->debug)) return rsvi_heap_debug_alloc(h, size, align, flags, RSVI_DBG_SITE());
     return rsvi_heap_plain_alloc(h, size, align, flags);
 }
 
@@ -404,7 +416,7 @@ void *rsv_heap_alloc_aligned(rsv_heap_t *h, size_t size, size_t align)
         rsvi_error(EINVAL, "heap: alignment is not a power of two up to 1 GiB");
         return NULL;
     }
-    if (RSV_UNLIKELY(h->debug)) return rsvi_heap_debug_alloc(h, size, align, 0);
+    if (RSV_UNLIKELY(h->debug)) return rsvi_heap_debug_alloc(h, size, align, 0, RSVI_DBG_SITE());
     return rsvi_heap_plain_alloc(h, size, align, 0);
 }
 
@@ -415,14 +427,14 @@ void *rsv_heap_calloc(rsv_heap_t *h, size_t n, size_t size)
         rsvi_error(ENOMEM, "heap: calloc size overflows");
         return NULL;
     }
-    if (RSV_UNLIKELY(h->debug)) return rsvi_heap_debug_alloc(h, n * size, 0, RSV_HEAP_ZERO);
+    if (RSV_UNLIKELY(h->debug)) return rsvi_heap_debug_alloc(h, n * size, 0, RSV_HEAP_ZERO, RSVI_DBG_SITE());
     return rsvi_heap_plain_alloc(h, n * size, 0, RSV_HEAP_ZERO);
 }
 
 void *rsv_heap_realloc(rsv_heap_t *h, void *p, size_t size)
 {
     HEAP_ARG_CHECK(h, NULL);
-    if (RSV_UNLIKELY(h->debug)) return rsvi_heap_debug_realloc(h, p, size);
+    if (RSV_UNLIKELY(h->debug)) return rsvi_heap_debug_realloc(h, p, size, RSVI_DBG_SITE());
     return rsvi_heap_plain_realloc(h, p, size);
 }
 
@@ -431,7 +443,7 @@ void rsv_heap_free(rsv_heap_t *h, void *p)
     HEAP_ARG_CHECK(h, );
     if (!p) return;
     if (RSV_UNLIKELY(h->debug)) {
-        rsvi_heap_debug_free(h, p);
+        rsvi_heap_debug_free(h, p, RSVI_DBG_SITE());
         return;
     }
     rsvi_heap_plain_free(h, p);
@@ -441,6 +453,8 @@ void *rsv_heap_expand(rsv_heap_t *h, void *p, size_t size)
 {
     HEAP_ARG_CHECK(h, NULL);
     if (!p) return NULL;
+    if (RSV_UNLIKELY(h->debug) && rsvi_heap_debug_knows(h, p)) /* never moves a decorated block */
+        return size <= rsvi_heap_debug_usable(h, p) ? p : NULL;
     int ser = heap_serialized(h, 0);
     if (ser) rsvi_rlock(&h->api_lock);
     rsvh_segment_t *seg;
@@ -464,6 +478,7 @@ size_t rsv_heap_usable_size(rsv_heap_t *h, const void *p)
 {
     HEAP_ARG_CHECK(h, 0);
     if (!p) return 0;
+    if (RSV_UNLIKELY(h->debug) && rsvi_heap_debug_knows(h, p)) return rsvi_heap_debug_usable(h, p);
     int ser = heap_serialized(h, 0);
     if (ser) rsvi_rlock(&h->api_lock);
     rsvh_segment_t *seg;
@@ -478,6 +493,24 @@ rsv_heap_t *rsv_heap_of(const void *p)
 {
     rsvh_segment_t *seg;
     rsvh_page_t *pg;
-    if (!p || rsvh_lookup(p, &seg, &pg) != RSVH_OK) return NULL;
+    if (!p) return NULL;
+    if (rsvh_lookup(p, &seg, &pg) != RSVH_OK) {
+        if (!atomic_load_explicit(&rsvi_heap_debug_count, memory_order_relaxed)) return NULL;
+        rsv_heap_t *h = rsvi_heap_debug_owner(p);
+        return h && rsvi_heap_debug_knows(h, p) ? h : NULL;
+    }
     return seg->heap;
+}
+
+rsv_heap_t *rsvi_heap_debug_owner(const void *p)
+{
+    rsv_heap_t *found = NULL;
+    if (rsvh_default_heap.debug && rsvi_heap_debug_knows(&rsvh_default_heap, p)) return &rsvh_default_heap;
+    rsvi_lock(&heap_list_lock);
+    for (rsv_heap_t *h = rsvh_default_heap.next_heap; h && !found; h = h->next_heap)
+        if (h->debug && rsvi_heap_debug_knows(h, p)) found = h;
+    rsvi_unlock(&heap_list_lock);
+    /* Unknown everywhere: the default heap's debug layer reports it. */
+    if (!found && rsvh_default_heap.debug) found = &rsvh_default_heap;
+    return found;
 }

@@ -163,6 +163,7 @@ typedef struct rsvh_tld {
 
 struct rsv_heap {
     unsigned debug;       /* hook word for the debug layer (issue 7); 0 = off */
+    void *dbg;            /* the debug layer's state (rsvi_dbg_t) while debug != 0 */
     unsigned flags;       /* RSV_HEAP_* */
     int is_default;
     rsvi_rlock_t api_lock;   /* explicit serialized heaps: held across each call */
@@ -372,16 +373,34 @@ RSV_INLINE rsvh_tld_t *rsvh_tld_of(rsv_heap_t *h)
 
 /* Frees p into whichever heap owns it, reporting a bad pointer (the
  * malloc face's free for anything but the default heap's small blocks). */
-void rsvh_free_any(void *p);
+void rsvh_free_any(void *p, const void *site);
 
 /* ---- debug hook (debug_hook.c) --------------------------------------------
  * When h->debug != 0 every public alloc/free/realloc entry point diverts,
- * with ONE predictable branch, to these functions.  The debug layer
- * (issue 7) owns their bodies; until it lands they forward to the plain
- * paths below so that a set RSV_DEBUG changes nothing. */
-void *rsvi_heap_debug_alloc(rsv_heap_t *h, size_t size, size_t align, unsigned flags);
-void rsvi_heap_debug_free(rsv_heap_t *h, void *p);
-void *rsvi_heap_debug_realloc(rsv_heap_t *h, void *p, size_t size);
+ * with ONE predictable branch, to these functions, passing its caller's
+ * address (RSVI_DBG_SITE()) for the reports.  The debug layer (issue 7)
+ * owns their bodies; h->dbg is its state.  Pointers the plain lookup
+ * rejects are offered to rsvi_heap_debug_owner before being reported (a
+ * decorated block starts inside a heap block, a guard block in no
+ * segment at all). */
+void *rsvi_heap_debug_alloc(rsv_heap_t *h, size_t size, size_t align, unsigned flags, const void *site);
+void rsvi_heap_debug_free(rsv_heap_t *h, void *p, const void *site);
+void *rsvi_heap_debug_realloc(rsv_heap_t *h, void *p, size_t size, const void *site);
+/* The requested size of a decorated live block, or 0. */
+size_t rsvi_heap_debug_usable(rsv_heap_t *h, const void *p);
+/* 1 when p is a decorated block of h (live or quarantined). */
+int rsvi_heap_debug_knows(rsv_heap_t *h, const void *p);
+/* Canary/quarantine check of p (or everything when NULL): 0 or a kind. */
+int rsvi_heap_debug_validate(rsv_heap_t *h, const void *p, const void *site);
+/* Creates h->dbg from o (NULL: from RSV_DEBUG) and sets h->debug when o
+ * asks for anything; 0 or ENOMEM.  Call once h is usable. */
+int rsvi_heap_debug_attach(rsv_heap_t *h, const rsv_debug_opts_t *o);
+/* Checks, reports leaks (when asked) and frees h->dbg. */
+void rsvi_heap_debug_detach(rsv_heap_t *h, const void *site);
+/* Heaps with a debug state; read on failure paths only. */
+extern atomic_int rsvi_heap_debug_count;
+/* The heap whose debug layer knows p (heap.c, walks the heap list), or NULL. */
+rsv_heap_t *rsvi_heap_debug_owner(const void *p);
 /* The plain operations the hooks may call (no debug branch inside). */
 void *rsvi_heap_plain_alloc(rsv_heap_t *h, size_t size, size_t align, unsigned flags);
 void rsvi_heap_plain_free(rsv_heap_t *h, void *p);

@@ -178,6 +178,12 @@ int rsv_heap_validate(rsv_heap_t *h, const void *p, char *msg, size_t msg_size)
 {
     if (!h) return bad(msg, msg_size, "heap: NULL heap");
     if (msg && msg_size) msg[0] = '\0';
+    if (RSV_UNLIKELY(h->debug)) { /* canaries and quarantine first (issue 7) */
+        if (p && !rsvi_heap_debug_knows(h, p)) return bad(msg, msg_size, "heap: pointer not in this heap");
+        if (rsvi_heap_debug_validate(h, p, __builtin_return_address(0)) != 0)
+            return bad(msg, msg_size, "heap: block corrupted (see the debug report)");
+        if (p) return 0;
+    }
     if (p) {
         rsvh_segment_t *seg;
         rsvh_page_t *pg;
