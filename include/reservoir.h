@@ -12,6 +12,5 @@
 #include "reservoir/malloc.h"
 #include "reservoir/debug.h"
 #include "reservoir/win32.h" /* Win32 types; <windows.h> on Windows */
-#include "reservoir/win32.h" /* Win32 types; <windows.h> on Windows */
 
 #endif /* RESERVOIR_H */
