@@ -27,7 +27,10 @@ enum {
 
 /* Zero in any field means its default. */
 typedef struct rsv_heap_opts {
-    size_t max_size;       /* 0: growable; otherwise a cap on reserved bytes */
+    size_t max_size;       /* 0: growable; otherwise a cap on the bytes of live
+                              blocks (usable sizes); the heap then reserves
+                              once, max_size plus 76 MiB of address space
+                              for one page of every size class */
     size_t initial_commit; /* bytes committed at creation */
     unsigned flags;        /* RSV_HEAP_* */
     const char *name;      /* for reports; not copied, must outlive the heap */

@@ -171,9 +171,10 @@ rsv_heap_t *rsv_heap_create(const rsv_heap_opts_t *opts)
     h->name = opts->name;
     h->max_size = opts->max_size;
     if (opts->max_size) {
-        /* One segment per page kind on top of the cap: a capped heap can
-         * hold every size class without exceeding max_size of blocks. */
-        h->next_area = ((opts->max_size + RSVH_SEG_MASK) & ~(size_t)RSVH_SEG_MASK) + 3 * RSVH_SEG_SIZE;
+        /* The cap counts live blocks.  The reservation adds room for one
+         * page of every size class (1 small, 2 medium and 16 large-page
+         * segments) so that any mix of sizes can reach the cap. */
+        h->next_area = ((opts->max_size + RSVH_SEG_MASK) & ~(size_t)RSVH_SEG_MASK) + 19 * RSVH_SEG_SIZE;
     } else {
         size_t want = opts->initial_commit > HEAP_FIRST_AREA_EXPLICIT ? opts->initial_commit
                                                                         : HEAP_FIRST_AREA_EXPLICIT;

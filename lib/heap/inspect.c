@@ -89,7 +89,8 @@ static int insp_page(rsv_heap_t *h, rsvh_segment_t *s, rsvh_page_t *pg, unsigned
     uintptr_t x = atomic_load_explicit(&pg->xfree, memory_order_acquire);
     long r = insp_list(pg, (const rsvh_block_t *)(x & ~(uintptr_t)RSVH_TAG), 1);
     if (r < 0) return bad(msg, n, "heap: corrupt remote-free list");
-    if ((uint64_t)f + (uint64_t)r + rsvh_used(pg) != cap)
+    /* Remote frees stay counted in `used` until the owner collects them. */
+    if ((uint64_t)f + rsvh_used(pg) != cap || (uint64_t)r > rsvh_used(pg))
         return bad(msg, n, "heap: free and live blocks do not add up to the page");
     return 0;
 }

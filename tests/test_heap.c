@@ -1,0 +1,1001 @@
+/* tests/test_heap.c — Criterion suite "heap" for reservoir/heap.h: every
+ * function and bad input, alignment up to 1 GiB, realloc/expand keeping
+ * contents, destroy releasing every reservation, validate and walk agreeing
+ * with what was allocated, bad pointers (foreign, interior, double free)
+ * reported and harmless, capped/zero/executable/no-serialize heaps, thread
+ * exit, fork, fault injection at every reserve/commit point, RSS falling
+ * after trim, the mapping count after 10^6 random operations, and a seeded
+ * random stress against a model of the live blocks.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "reservoir/heap.h"
+#include "reservoir/vm.h"
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#  define TEST_SLOW 1
+#elif defined(__has_feature)
+#  if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#    define TEST_SLOW 1
+#  endif
+#endif
+#ifndef TEST_SLOW
+#  define TEST_SLOW 0
+#endif
+
+#define KIB ((size_t)1 << 10)
+#define MIB ((size_t)1 << 20)
+#define GIB ((size_t)1 << 30)
+
+/* ---- error capture ------------------------------------------------------------ */
+
+static int err_count, err_last;
+static void count_error(void *user, int code, const char *message)
+{
+    (void)user;
+    (void)message;
+    err_count++;
+    err_last = code;
+}
+static void capture_errors(void)
+{
+    rsv_error_handler_t h = {count_error, NULL};
+    rsv_set_error_handler(h);
+    err_count = 0;
+    err_last = 0;
+}
+
+static void assert_valid(rsv_heap_t *h)
+{
+    char msg[160] = "";
+    int e = rsv_heap_validate(h, NULL, msg, sizeof msg);
+    cr_assert_eq(e, 0, "validate: %s", msg);
+}
+
+static uint64_t rng_state;
+static uint64_t rng(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+/* A log-uniform size in [0, max]. */
+static size_t rand_size(size_t max)
+{
+    unsigned bits = 0;
+    while (((size_t)1 << bits) < max) bits++;
+    size_t s = (size_t)(rng() % ((size_t)1 << (rng() % (bits + 1))));
+    return s > max ? max : s;
+}
+
+static void fill(void *p, size_t n, unsigned seed)
+{
+    unsigned char *c = p;
+    for (size_t i = 0; i < n; i++) c[i] = (unsigned char)(seed + i * 7);
+}
+static int filled(const void *p, size_t n, unsigned seed)
+{
+    const unsigned char *c = p;
+    for (size_t i = 0; i < n; i++)
+        if (c[i] != (unsigned char)(seed + i * 7)) return 0;
+    return 1;
+}
+
+static long maps_lines(void)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    if (!f) return -1;
+    long n = 0;
+    int c;
+    while ((c = fgetc(f)) != EOF)
+        if (c == '\n') n++;
+    fclose(f);
+    return n;
+}
+
+static size_t rss_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long size = 0, res = 0;
+    if (!f) return 0;
+    if (fscanf(f, "%lu %lu", &size, &res) != 2) res = 0;
+    fclose(f);
+    return (size_t)res * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* The metadata region (heap headers) is reserved once per process and kept;
+ * baselines are taken after it exists. */
+static void warm_up(void)
+{
+    rsv_heap_destroy(rsv_heap_create(NULL));
+}
+
+/* ---- creation ------------------------------------------------------------------- */
+
+Test(heap, create_destroy_defaults, .timeout = 10)
+{
+    warm_up();
+    size_t before = rsvi_vm_reservations();
+    rsv_heap_t *h = rsv_heap_create(NULL);
+    cr_assert_not_null(h);
+    cr_assert_gt(rsvi_vm_reservations(), before);
+    assert_valid(h);
+    rsv_heap_destroy(h);
+    cr_assert_eq(rsvi_vm_reservations(), before);
+    rsv_heap_destroy(NULL);
+}
+
+Test(heap, create_bad_options, .timeout = 10)
+{
+    capture_errors();
+    rsv_heap_opts_t o = {0};
+    o.flags = 1u << 20;
+    cr_assert_null(rsv_heap_create(&o));
+    cr_assert_eq(err_last, EINVAL);
+    o.flags = 0;
+    o.max_size = MIB;
+    o.initial_commit = 2 * MIB;
+    cr_assert_null(rsv_heap_create(&o));
+    o.max_size = (size_t)1 << 50;
+    o.initial_commit = 0;
+    cr_assert_null(rsv_heap_create(&o));
+}
+
+Test(heap, initial_commit_is_committed, .timeout = 10)
+{
+    rsv_heap_opts_t o = {0};
+    o.initial_commit = 8 * MIB;
+    o.name = "initial";
+    rsv_heap_t *h = rsv_heap_create(&o);
+    cr_assert_not_null(h);
+    rsv_heap_stats_t st;
+    rsv_heap_stats(h, &st);
+    cr_assert_geq(st.committed, 8 * MIB);
+    cr_assert_geq(st.reserved, st.committed);
+    rsv_heap_destroy(h);
+}
+
+Test(heap, default_heap_is_process_wide, .timeout = 10)
+{
+    capture_errors();
+    rsv_heap_t *d = rsv_heap_default();
+    cr_assert_not_null(d);
+    cr_assert_eq(d, rsv_heap_default());
+    rsv_heap_destroy(d);
+    cr_assert_eq(err_last, EINVAL, "destroying the default heap is refused");
+    void *p = rsv_heap_alloc(d, 100);
+    cr_assert_not_null(p);
+    cr_assert_eq(rsv_heap_of(p), d);
+    rsv_heap_free(d, p);
+    assert_valid(d);
+}
+
+/* ---- allocation ------------------------------------------------------------------- */
+
+Test(heap, alloc_every_size_class_and_huge, .timeout = 30)
+{
+    rsv_heap_t *h = rsv_heap_create(NULL);
+    static void *ptrs[400];
+    size_t n = 0;
+    for (size_t s = 0; s <= 3 * MIB; s = s < 64 ? s + 1 : s + s / 3) {
+        void *p = rsv_heap_alloc(h, s);
+        cr_assert_not_null(p, "size %zu", s);
+        cr_assert_eq((uintptr_t)p % 16, 0, "16-byte aligned");
+        cr_assert_geq(rsv_heap_usable_size(h, p), s);
+        cr_assert_eq(rsv_heap_of(p), h);
+        fill(p, s, (unsigned)s);
+        ptrs[n++] = p;
+    }
+    assert_valid(h);
+    size_t i = 0;
+    for (size_t s = 0; s <= 3 * MIB; s = s < 64 ? s + 1 : s + s / 3, i++)
+        cr_assert(filled(ptrs[i], s, (unsigned)s), "contents of size %zu", s);
+    for (i = 0; i < n; i++) rsv_heap_free(h, ptrs[i]);
+    assert_valid(h);
+    rsv_heap_stats_t st;
+    rsv_heap_stats(h, &st);
+    cr_assert_eq(st.blocks, 0);
+    cr_assert_eq(st.in_use, 0);
+    rsv_heap_destroy(h);
+}
+
+Test(heap, size_zero_gives_unique_blocks, .timeout = 10)
+{
+    rsv_heap_t *h = rsv_heap_create(NULL);
+    void *a = rsv_heap_alloc(h, 0), *b = rsv_heap_alloc(h, 0);
+    cr_assert_not_null(a);
+    cr_assert_not_null(b);
+    cr_assert_neq(a, b);
+    rsv_heap_free(h, a);
+    rsv_heap_free(h, b);
+    rsv_heap_destroy(h);
+}
+
+Test(heap, null_heap_and_null_pointer, .timeout = 10)
+{
+    capture_errors();
+    cr_assert_null(rsv_heap_alloc(NULL, 10));
+    cr_assert_eq(err_last, EINVAL);
+    rsv_heap_t *h = rsv_heap_create(NULL);
+    rsv_heap_free(h, NULL);
+    cr_assert_eq(rsv_heap_usable_size(h, NULL), 0);
+    cr_assert_null(rsv_heap_of(NULL));
+    cr_assert_null(rsv_heap_expand(h, NULL, 10));
+    void *p = rsv_heap_realloc(h, NULL, 40);
+    cr_assert_not_null(p, "realloc(NULL, n) allocates");
+    rsv_heap_free(h, p);
+    rsv_heap_destroy(h);
+}
+
+Test(heap, huge_request_fails_cleanly, .timeout = 10)
+{
+    capture_errors();
+    rsv_heap_t *h = rsv_heap_create(NULL);
+    cr_assert_null(rsv_heap_alloc(h, SIZE_MAX));
+    cr_assert_null(rsv_heap_alloc(h, SIZE_MAX / 2));
+    cr_assert_null(rsv_heap_alloc_aligned(h, SIZE_MAX - 100, 64));
+    cr_assert_gt(err_count, 0);
+    assert_valid(h);
+    void *p = rsv_heap_alloc(h, 100);
+    cr_assert_not_null(p);
+    rsv_heap_free(h, p);
+    rsv_heap_destroy(h);
+}
+
+Test(heap, aligned_allocations, .timeout = 60)
+{
+    rsv_heap_t *h = rsv_heap_create(NULL);
+    static const size_t sizes[] = {1, 24, 100, 4000, 9000, 70000, 600 * 1024, 3 * MIB};
+    for (size_t a = 1; a <= 64 * MIB; a <<= 1) {
+        for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+            void *p = rsv_heap_alloc_aligned(h, sizes[i], a);
+            cr_assert_not_null(p, "size %zu align %zu", sizes[i], a);
+            cr_assert_eq((uintptr_t)p % a, 0, "size %zu align %zu", sizes[i], a);
+            cr_assert_geq(rsv_heap_usable_size(h, p), sizes[i]);
+            fill(p, sizes[i], 3);
+            cr_assert_eq(rsv_heap_validate(h, p, NULL, 0), 0);
+            rsv_heap_free(h, p);
+        }
+    }
+    void *g = rsv_heap_alloc_aligned(h, 100, GIB);
+    cr_assert_not_null(g);
+    cr_assert_eq((uintptr_t)g % GIB, 0);
+    fill(g, 100, 1);
+    assert_valid(h);
+    rsv_heap_free(h, g);
+    assert_valid(h);
+    rsv_heap_destroy(h);
+}
+
+Test(heap, aligned_bad_alignment, .timeout = 10)
+{
+    capture_errors();
+    rsv_heap_t *h = rsv_heap_create(NULL);
+    cr_assert_null(rsv_heap_alloc_aligned(h, 10, 0));
+    cr_assert_eq(err_last, EINVAL);
+    cr_assert_null(rsv_heap_alloc_aligned(h, 10, 48));
+    cr_assert_null(rsv_heap_alloc_aligned(h, 10, 2 * GIB));
+    cr_assert_null(rsv_heap_alloc_ex(h, 10, 3, 0));
+    cr_assert_null(rsv_heap_alloc_ex(h, 10, 0, 1u << 9));
+    rsv_heap_destroy(h);
+}
+
+Test(heap, calloc_zeroes_and_checks_overflow, .timeout = 10)
+{
+    capture_errors();
+    rsv_heap_t *h = rsv_heap_create(NULL);
+    for (size_t s = 16; s <= 4 * MIB; s *= 4) {
+        void *d = rsv_heap_alloc(h, s);
+        memset(d, 0xAB, s);
+        rsv_heap_free(h, d);
+        unsigned char *z = rsv_heap_calloc(h, 1, s);
+        cr_assert_not_null(z);
+        for (size_t i = 0; i < s; i += 1 + i / 64) cr_assert_eq(z[i], 0, "size %zu byte %zu", s, i);
+        rsv_heap_free(h, z);
+    }
+    cr_assert_null(rsv_heap_calloc(h, SIZE_MAX / 2, 3));
+    cr_assert_eq(err_last, ENOMEM);
+    cr_assert_null(rsv_heap_calloc(h, (size_t)1 << 33, (size_t)1 << 33));
+    void *p = rsv_heap_calloc(h, 0, 100);
+    cr_assert_not_null(p);
+    rsv_heap_free(h, p);
+    rsv_heap_destroy(h);
+}
+
+Test(heap, realloc_keeps_contents, .timeout = 30)
+{
+    rsv_heap_t *h = rsv_heap_create(NULL);
+    static const size_t steps[] = {1, 17, 200, 1000, 5000, 70000, 300000, 2 * MIB, 9 * MIB,
+                                   600000, 3000, 40, 9 * MIB, 8};
+    size_t n = 0;
+    unsigned char *p = NULL;
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        size_t m = steps[i];
+        unsigned char *q = rsv_heap_realloc(h, p, m);
+        cr_assert_not_null(q, "realloc to %zu", m);
+        size_t keep = n < m ? n : m;
+        cr_assert(filled(q, keep, 9), "contents kept %zu -> %zu", n, m);
+        fill(q, m, 9);
+        p = q;
+        n = m;
+        assert_valid(h);
+    }
+    unsigned char *z = rsv_heap_realloc(h, p, 0);
+    cr_assert_not_null(z, "the heap's realloc(p, 0) returns a minimal block");
+    rsv_heap_free(h, z);
+    assert_valid(h);
+    rsv_heap_destroy(h);
+}
+
+Test(heap, realloc_failure_leaves_block, .timeout = 10)
+{
+    capture_errors();
+    rsv_heap_t *h = rsv_heap_create(NULL);
+    void *p = rsv_heap_alloc(h, 1000);
+    fill(p, 1000, 5);
+    cr_assert_null(rsv_heap_realloc(h, p, SIZE_MAX / 2));
+    cr_assert(filled(p, 1000, 5));
+    cr_assert_eq(rsv_heap_validate(h, p, NULL, 0), 0);
+    rsv_heap_free(h, p);
+    rsv_heap_destroy(h);
+}
+
+Test(heap, expand_in_place_or_fail, .timeout = 10)
+{
+    rsv_heap_t *h = rsv_heap_create(NULL);
+    void *p = rsv_heap_alloc(h, 100);
+    size_t u = rsv_heap_usable_size(h, p);
+    cr_assert_eq(rsv_heap_expand(h, p, u), p);
+    cr_assert_eq(rsv_heap_expand(h, p, 10), p);
+    cr_assert_null(rsv_heap_expand(h, p, u + 1));
+    cr_assert_eq(rsv_heap_validate(h, p, NULL, 0), 0);
+    /* A huge block grows in place while the following segments are free. */
+    unsigned char *b = rsv_heap_alloc(h, 2 * MIB);
+    fill(b, 2 * MIB, 1);
+    cr_assert_eq(rsv_heap_expand(h, b, 20 * MIB), b);
+    cr_assert_geq(rsv_heap_usable_size(h, b), 20 * MIB);
+    cr_assert(filled(b, 2 * MIB, 1));
+    memset(b + 2 * MIB, 1, 18 * MIB);
+    cr_assert_eq(rsv_heap_expand(h, b, 3 * MIB), b, "shrinks in place");
+    cr_assert_lt(rsv_heap_usable_size(h, b), 20 * MIB);
+    /* Blocked by a neighbour: fails and leaves the block. */
+    void *n = rsv_heap_alloc(h, 2 * MIB);
+    size_t ub = rsv_heap_usable_size(h, b);
+    if ((uintptr_t)n > (uintptr_t)b) {
+        cr_assert_null(rsv_heap_expand(h, b, ((uintptr_t)n - (uintptr_t)b) + 8 * MIB));
+        cr_assert_eq(rsv_heap_usable_size(h, b), ub);
+    }
+    cr_assert(filled(b, 2 * MIB, 1));
+    rsv_heap_free(h, n);
+    rsv_heap_free(h, b);
+    rsv_heap_free(h, p);
+    assert_valid(h);
+    rsv_heap_destroy(h);
+}
+
+/* ---- bad pointers ------------------------------------------------------------------ */
+
+Test(heap, bad_pointers_are_reported_and_harmless, .timeout = 10)
+{
+    capture_errors();
+    rsv_heap_t *h = rsv_heap_create(NULL);
+    char *p = rsv_heap_alloc(h, 64);
+    char *q = rsv_heap_alloc(h, 64);
+    char *big = rsv_heap_alloc(h, 3 * MIB);
+    int on_stack = 0;
+    static char in_data[64];
+    char *libc = malloc(64);
+
+    rsv_heap_free(h, &on_stack);
+    cr_assert_eq(err_count, 1);
+    cr_assert_eq(err_last, EINVAL);
+    rsv_heap_free(h, in_data);
+    rsv_heap_free(h, libc);
+    rsv_heap_free(h, p + 16);
+    rsv_heap_free(h, p + 1);
+    rsv_heap_free(h, big + 4096);
+    rsv_heap_free(h, (void *)(uintptr_t)0xdeadbeefdeadbee0ull);
+    cr_assert_eq(err_count, 7);
+    cr_assert_null(rsv_heap_of(p + 16));
+    cr_assert_null(rsv_heap_of(&on_stack));
+    cr_assert_eq(rsv_heap_usable_size(h, p + 8), 0);
+    cr_assert_neq(rsv_heap_validate(h, p + 16, NULL, 0), 0);
+    assert_valid(h);
+
+    rsv_heap_free(h, p);
+    err_count = 0;
+    rsv_heap_free(h, p);
+    cr_assert_eq(err_count, 1, "double free reported");
+    cr_assert_neq(rsv_heap_validate(h, p, NULL, 0), 0);
+    cr_assert_null(rsv_heap_realloc(h, p, 100));
+    rsv_heap_free(h, big);
+    rsv_heap_free(h, big);
+    cr_assert_eq(err_count, 3);
+    assert_valid(h);
+    /* The heap still hands out distinct blocks. */
+    char *a = rsv_heap_alloc(h, 64), *b = rsv_heap_alloc(h, 64);
+    cr_assert_neq(a, b);
+    cr_assert_neq(a, q);
+    cr_assert_neq(b, q);
+    rsv_heap_free(h, a);
+    rsv_heap_free(h, b);
+    rsv_heap_free(h, q);
+    assert_valid(h);
+    free(libc);
+    rsv_heap_destroy(h);
+}
+
+Test(heap, block_of_another_heap_is_refused, .timeout = 10)
+{
+    capture_errors();
+    rsv_heap_t *a = rsv_heap_create(NULL), *b = rsv_heap_create(NULL);
+    void *p = rsv_heap_alloc(a, 32);
+    rsv_heap_free(b, p);
+    cr_assert_eq(err_count, 1);
+    cr_assert_eq(rsv_heap_usable_size(b, p), 0);
+    cr_assert_eq(rsv_heap_of(p), a);
+    cr_assert_eq(rsv_heap_validate(a, p, NULL, 0), 0);
+    cr_assert_neq(rsv_heap_validate(b, p, NULL, 0), 0);
+    rsv_heap_free(a, p);
+    assert_valid(a);
+    assert_valid(b);
+    rsv_heap_destroy(a);
+    rsv_heap_destroy(b);
+    cr_assert_null(rsv_heap_of(p), "released with its heap");
+}
+
+/* ---- walk / validate / stats ---------------------------------------------------------- */
+
+typedef struct walk_rec {
+    void **live;
+    size_t *live_size;
+    size_t nlive;
+    size_t used_seen, used_matched, regions, free_seen, bad;
+    uintptr_t last_end;
+} walk_rec_t;
+
+static int walk_cb(void *user, const rsv_heap_walk_entry_t *e)
+{
+    walk_rec_t *w = user;
+    switch (e->kind) {
+    case RSV_WALK_REGION:
+        w->regions++;
+        w->last_end = 0;
+        break;
+    case RSV_WALK_BLOCK_USED:
+        w->used_seen++;
+        for (size_t i = 0; i < w->nlive; i++)
+            if (w->live[i] == e->addr && e->size >= w->live_size[i]) w->used_matched++;
+        if (!e->committed) w->bad++;
+        break;
+    case RSV_WALK_BLOCK_FREE:
+        w->free_seen++;
+        break;
+    case RSV_WALK_UNCOMMITTED:
+        if (e->committed) w->bad++;
+        break;
+    default:
+        w->bad++;
+    }
+    if (e->kind != RSV_WALK_REGION) {
+        if ((uintptr_t)e->addr < w->last_end) w->bad++; /* entries in address order */
+        w->last_end = (uintptr_t)e->addr + e->size;
+    }
+    return 0;
+}
+
+static int walk_stop_cb(void *user, const rsv_heap_walk_entry_t *e)
+{
+    (void)e;
+    return ++*(int *)user == 3 ? 42 : 0;
+}
+
+Test(heap, walk_and_validate_agree_with_allocations, .timeout = 30)
+{
+    rsv_heap_t *h = rsv_heap_create(NULL);
+    static void *live[300];
+    static size_t live_size[300];
+    rng_state = 12345;
+    size_t n = 0;
+    for (int i = 0; i < 600; i++) {
+        size_t s = rand_size(i % 50 == 0 ? 3 * MIB : 20000);
+        void *p = rsv_heap_alloc(h, s);
+        cr_assert_not_null(p);
+        if (i % 2) {
+            rsv_heap_free(h, p);
+        } else {
+            live[n] = p;
+            live_size[n++] = s;
+        }
+    }
+    assert_valid(h);
+    walk_rec_t w = {live, live_size, n, 0, 0, 0, 0, 0, 0};
+    cr_assert_eq(rsv_heap_walk(h, walk_cb, &w), 0);
+    cr_assert_eq(w.bad, 0);
+    cr_assert_geq(w.regions, 1);
+    cr_assert_eq(w.used_seen, n, "every used block is a live block");
+    cr_assert_eq(w.used_matched, n, "every live block is walked");
+    cr_assert_gt(w.free_seen, 0);
+    rsv_heap_stats_t st;
+    rsv_heap_stats(h, &st);
+    cr_assert_eq(st.blocks, n);
+    size_t bytes = 0, large = 0;
+    for (size_t i = 0; i < n; i++) {
+        bytes += rsv_heap_usable_size(h, live[i]);
+        large += live_size[i] > MIB;
+    }
+    cr_assert_eq(st.in_use, bytes);
+    cr_assert_eq(st.large_blocks, large);
+    cr_assert_geq(st.peak_in_use, st.in_use);
+    cr_assert_geq(st.committed, st.in_use);
+    cr_assert_geq(st.reserved, st.committed);
+    cr_assert_geq(st.peak_committed, st.committed);
+    cr_assert_eq(st.class_size[0], 16);
+    size_t per_class = 0;
+    for (int c = 0; c < RSV_HEAP_STAT_CLASSES; c++) per_class += st.class_blocks[c];
+    cr_assert_eq(per_class + st.large_blocks, st.blocks);
+    int calls = 0;
+    cr_assert_eq(rsv_heap_walk(h, walk_stop_cb, &calls), 42, "walk stops on non-zero");
+    cr_assert_eq(calls, 3);
+    for (size_t i = 0; i < n; i++) rsv_heap_free(h, live[i]);
+    assert_valid(h);
+    rsv_heap_stats(h, &st);
+    cr_assert_eq(st.blocks, 0);
+    rsv_heap_destroy(h);
+}
+
+Test(heap, validate_finds_corruption, .timeout = 10)
+{
+    rsv_heap_t *h = rsv_heap_create(NULL);
+    uintptr_t *a = rsv_heap_alloc(h, 48);
+    uintptr_t *b = rsv_heap_alloc(h, 48);
+    rsv_heap_free(h, b);
+    /* Use after free: scribble over the freed block's link. */
+    b[0] = (uintptr_t)0x1234560;
+    char msg[128];
+    cr_assert_neq(rsv_heap_validate(h, NULL, msg, sizeof msg), 0);
+    cr_assert_neq(msg[0], '\0');
+    cr_assert_neq(rsv_heap_validate(h, NULL, NULL, 0), 0, "works without a buffer");
+    char tiny[4];
+    cr_assert_neq(rsv_heap_validate(h, NULL, tiny, sizeof tiny), 0);
+    cr_assert_eq(strlen(tiny), 3);
+    (void)a;
+    rsv_heap_destroy(h);   /* destroy does not walk the corrupt list */
+}
+
+/* ---- flavours of heap ------------------------------------------------------------------- */
+
+Test(heap, capped_heap_stops_at_max_size, .timeout = 30)
+{
+    capture_errors();
+    rsv_heap_opts_t o = {0};
+    o.max_size = 2 * MIB;
+    rsv_heap_t *h = rsv_heap_create(&o);
+    cr_assert_not_null(h);
+    static void *ptrs[100000];
+    size_t n = 0, total = 0;
+    rng_state = 99;
+    for (;;) {
+        size_t s = 1 + rand_size(100000);
+        void *p = rsv_heap_alloc(h, s);
+        if (!p) break;
+        total += rsv_heap_usable_size(h, p);
+        ptrs[n++] = p;
+        cr_assert_lt(n, 100000);
+    }
+    cr_assert_eq(err_last, ENOMEM);
+    cr_assert_leq(total, 2 * MIB);
+    cr_assert_gt(total, MIB, "most of the cap is usable");
+    cr_assert_null(rsv_heap_alloc(h, 3 * MIB));
+    assert_valid(h);
+    rsv_heap_stats_t st;
+    rsv_heap_stats(h, &st);
+    cr_assert_leq(st.reserved, 4 * MIB + 19 * 4 * MIB);
+    for (size_t i = 0; i < n; i++) rsv_heap_free(h, ptrs[i]);
+    void *p = rsv_heap_alloc(h, MIB);
+    cr_assert_not_null(p, "room again after frees");
+    rsv_heap_free(h, p);
+    assert_valid(h);
+    rsv_heap_destroy(h);
+}
+
+Test(heap, zero_heap_zeroes_reused_blocks, .timeout = 10)
+{
+    rsv_heap_opts_t o = {0};
+    o.flags = RSV_HEAP_ZERO;
+    rsv_heap_t *h = rsv_heap_create(&o);
+    for (size_t s = 8; s < 3 * MIB; s *= 3) {
+        unsigned char *p = rsv_heap_alloc(h, s);
+        memset(p, 0xEE, s);
+        rsv_heap_free(h, p);
+        p = rsv_heap_alloc(h, s);
+        for (size_t i = 0; i < s; i++)
+            if (p[i]) cr_assert_fail("byte %zu of size %zu not zero", i, s);
+        memset(p, 0xEE, s);
+        unsigned char *q = rsv_heap_realloc(h, p, s * 2 + 1000);
+        for (size_t i = s; i < s * 2 + 1000; i++)
+            if (q[i]) cr_assert_fail("grown byte %zu not zero", i);
+        rsv_heap_free(h, q);
+    }
+    rsv_heap_t *plain = rsv_heap_create(NULL);
+    unsigned char *z = rsv_heap_alloc_ex(plain, 100, 0, RSV_HEAP_ZERO);
+    memset(z, 1, 100);
+    rsv_heap_free(plain, z);
+    z = rsv_heap_alloc_ex(plain, 100, 64, RSV_HEAP_ZERO);
+    cr_assert_eq((uintptr_t)z % 64, 0);
+    for (int i = 0; i < 100; i++) cr_assert_eq(z[i], 0);
+    rsv_heap_free(plain, z);
+    rsv_heap_destroy(plain);
+    rsv_heap_destroy(h);
+}
+
+Test(heap, executable_heap, .timeout = 10)
+{
+    rsv_heap_opts_t o = {0};
+    o.flags = RSV_HEAP_EXECUTABLE;
+    rsv_heap_t *h = rsv_heap_create(&o);
+    cr_assert_not_null(h);
+    void *p = rsv_heap_alloc(h, 256);
+    rsv_vm_info_t info;
+    cr_assert_eq(rsv_vm_query(p, &info), 0);
+    cr_assert_eq(info.state, RSV_VM_COMMITTED);
+    cr_assert(info.prot & RSV_PROT_EXEC, "prot %u", info.prot);
+    rsv_heap_t *plain = rsv_heap_create(NULL);
+    void *q = rsv_heap_alloc(plain, 256);
+    cr_assert_eq(rsv_vm_query(q, &info), 0);
+    cr_assert_not(info.prot & RSV_PROT_EXEC);
+    rsv_heap_destroy(plain);
+    rsv_heap_destroy(h);
+}
+
+Test(heap, no_serialize_and_lock, .timeout = 10)
+{
+    capture_errors();
+    rsv_heap_opts_t o = {0};
+    o.flags = RSV_HEAP_NO_SERIALIZE;
+    rsv_heap_t *h = rsv_heap_create(&o);
+    rsv_heap_lock(h);   /* no effect */
+    void *p = rsv_heap_alloc(h, 10);
+    rsv_heap_unlock(h);
+    rsv_heap_free(h, p);
+    assert_valid(h);
+    rsv_heap_destroy(h);
+
+    rsv_heap_t *s = rsv_heap_create(NULL);
+    rsv_heap_lock(s);
+    rsv_heap_lock(s);   /* recursive */
+    p = rsv_heap_alloc(s, 10);
+    cr_assert_not_null(p);
+    rsv_heap_free(s, p);
+    assert_valid(s);
+    rsv_heap_unlock(s);
+    rsv_heap_unlock(s);
+    cr_assert_eq(err_count, 0);
+    rsv_heap_unlock(s);
+    cr_assert_eq(err_last, EPERM, "unlock without holding is reported");
+    p = rsv_heap_alloc_ex(s, 10, 0, RSV_HEAP_NO_SERIALIZE);
+    cr_assert_not_null(p);
+    rsv_heap_free(s, p);
+    rsv_heap_destroy(s);
+}
+
+typedef struct lock_arg {
+    rsv_heap_t *h;
+    volatile int done;
+} lock_arg_t;
+
+static void *lock_other(void *arg)
+{
+    lock_arg_t *a = arg;
+    void *p = rsv_heap_alloc(a->h, 10);   /* blocks while main holds the lock */
+    a->done = 1;
+    rsv_heap_free(a->h, p);
+    return NULL;
+}
+
+Test(heap, lock_blocks_other_threads, .timeout = 10)
+{
+    rsv_heap_t *h = rsv_heap_create(NULL);
+    lock_arg_t a = {h, 0};
+    rsv_heap_lock(h);
+    pthread_t t;
+    pthread_create(&t, NULL, lock_other, &a);
+    usleep(50000);
+    cr_assert_eq(a.done, 0, "other thread waits for the lock");
+    rsv_heap_unlock(h);
+    pthread_join(t, NULL);
+    cr_assert_eq(a.done, 1);
+    assert_valid(h);
+    rsv_heap_destroy(h);
+}
+
+/* ---- destroy / memory return ------------------------------------------------------------- */
+
+Test(heap, destroy_with_live_blocks_releases_everything, .timeout = 30)
+{
+    warm_up();
+    size_t before = rsvi_vm_reservations();
+    long maps_before = maps_lines();
+    for (int round = 0; round < 20; round++) {
+        rsv_heap_t *h = rsv_heap_create(NULL);
+        for (int i = 0; i < 2000; i++) cr_assert_not_null(rsv_heap_alloc(h, (size_t)(i * 37) % 70000));
+        cr_assert_not_null(rsv_heap_alloc(h, 5 * MIB));
+        rsv_heap_destroy(h);
+    }
+    cr_assert_eq(rsvi_vm_reservations(), before);
+    cr_assert_leq(maps_lines(), maps_before + 2);
+}
+
+Test(heap, huge_blocks_are_reused_while_cached, .timeout = 10)
+{
+    rsv_heap_t *h = rsv_heap_create(NULL);
+    char *p = rsv_heap_alloc(h, 40 * MIB);
+    memset(p, 1, 40 * MIB);
+    rsv_heap_free(h, p);
+    char *q = rsv_heap_alloc(h, 40 * MIB);
+    cr_assert_eq(q, p, "the freed span is reused (still committed)");
+    rsv_heap_free(h, q);
+    rsv_heap_destroy(h);
+}
+
+Test(heap, trim_returns_memory_rss_falls, .timeout = 60)
+{
+    rsv_heap_t *h = rsv_heap_default();
+    size_t n = 3000;
+    void **v = calloc(n, sizeof *v);
+    size_t before = rss_bytes();
+    for (size_t i = 0; i < n; i++) {
+        v[i] = rsv_heap_alloc(h, 64 * KIB + (i % 7) * 1000);
+        memset(v[i], 1, 64 * KIB);
+    }
+    for (size_t i = 0; i < 40; i++) {
+        char *big = rsv_heap_alloc(h, 3 * MIB);
+        memset(big, 2, 3 * MIB);
+        rsv_heap_free(h, big);
+    }
+    size_t high = rss_bytes();
+    cr_assert_gt(high, before + 150 * MIB, "touched about 200 MiB");
+    for (size_t i = 0; i < n; i++) rsv_heap_free(h, v[i]);
+    size_t released = rsv_heap_trim(h);
+    size_t after = rss_bytes();
+    cr_assert_gt(released, 150 * MIB);
+    cr_assert_lt(after, high - 150 * MIB, "RSS %zu -> %zu", high, after);
+    assert_valid(h);
+    /* Still usable after the trim. */
+    void *p = rsv_heap_alloc(h, 70 * KIB);
+    memset(p, 3, 70 * KIB);
+    rsv_heap_free(h, p);
+    free(v);
+}
+
+Test(heap, mapping_count_bounded_after_a_million_ops, .timeout = 120)
+{
+    rsv_heap_t *h = rsv_heap_default();
+    enum { SLOTS = 2048 };
+    static void *slot[SLOTS];
+    long before = maps_lines();
+    long ops = TEST_SLOW ? 100000 : 1000000;
+    rng_state = 0xfeedbeef;
+    for (long i = 0; i < ops; i++) {
+        size_t k = rng() % SLOTS;
+        if (slot[k]) {
+            rsv_heap_free(h, slot[k]);
+            slot[k] = NULL;
+        } else {
+            size_t s = rand_size(rng() % 64 == 0 ? 8 * MIB : 64 * KIB);
+            slot[k] = rsv_heap_alloc(h, s);
+            cr_assert_not_null(slot[k]);
+            if (s) ((char *)slot[k])[0] = 1;
+        }
+        if (i % 100000 == 0) rsv_heap_trim(h);
+    }
+    long after = maps_lines();
+    cr_assert_leq(after, 300, "maps %ld (before %ld)", after, before);
+    cr_assert_leq(after - before, 16, "heap added %ld mappings", after - before);
+    assert_valid(h);
+    for (size_t k = 0; k < SLOTS; k++) rsv_heap_free(h, slot[k]);
+}
+
+/* ---- threads and fork ------------------------------------------------------------------------ */
+
+static void *thread_leaves_blocks(void *arg)
+{
+    void **v = arg;
+    for (int i = 0; i < 5000; i++) v[i] = rsv_heap_alloc(rsv_heap_default(), 16 + (size_t)(i % 300));
+    for (int i = 0; i < 5000; i += 2) {
+        rsv_heap_free(rsv_heap_default(), v[i]);
+        v[i] = NULL;
+    }
+    return NULL;
+}
+
+Test(heap, thread_exit_hands_pages_back, .timeout = 30)
+{
+    rsv_heap_t *h = rsv_heap_default();
+    rsv_heap_trim(h);
+    rsv_heap_stats_t st0, st;
+    rsv_heap_stats(h, &st0);
+    static void *v[5000];
+    pthread_t t;
+    pthread_create(&t, NULL, thread_leaves_blocks, v);
+    pthread_join(t, NULL);
+    assert_valid(h);
+    rsv_heap_stats(h, &st);
+    cr_assert_eq(st.blocks, st0.blocks + 2500);
+    for (int i = 1; i < 5000; i += 2) rsv_heap_free(h, v[i]);   /* into abandoned pages */
+    assert_valid(h);
+    rsv_heap_trim(h);
+    rsv_heap_stats(h, &st);
+    cr_assert_eq(st.blocks, st0.blocks);
+    cr_assert_leq(st.committed, st0.committed + 4 * MIB);
+    assert_valid(h);
+}
+
+Test(heap, fork_child_keeps_working, .timeout = 30)
+{
+    rsv_heap_t *h = rsv_heap_default();
+    void *p = rsv_heap_alloc(h, 100);
+    pid_t pid = fork();
+    cr_assert_neq(pid, -1);
+    if (pid == 0) {
+        int ok = 1;
+        for (int i = 0; i < 10000; i++) {
+            void *q = rsv_heap_alloc(h, (size_t)i % 5000);
+            if (!q) ok = 0;
+            rsv_heap_free(h, q);
+        }
+        rsv_heap_free(h, p);
+        ok &= rsv_heap_validate(h, NULL, NULL, 0) == 0;
+        _exit(ok ? 0 : 1);
+    }
+    int status = 0;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    rsv_heap_free(h, p);
+    assert_valid(h);
+}
+
+/* ---- fault injection ----------------------------------------------------------------------------- */
+
+/* Allocates a mix of sizes until failure or `count`; returns how many. */
+static size_t fill_until_failure(rsv_heap_t *h, void **v, size_t count)
+{
+    size_t n = 0;
+    for (; n < count; n++) {
+        size_t s = n % 5 == 4 ? 2 * MIB + n * 1000 : (n * 7919) % 100000;
+        v[n] = rsv_heap_alloc(h, s);
+        if (!v[n]) break;
+        memset(v[n], 0x5A, s < 256 ? s : 256);
+    }
+    return n;
+}
+
+Test(heap, fault_injection_explicit_heap, .timeout = 120)
+{
+    capture_errors();
+    static void *v[200];
+    warm_up();
+    size_t base = rsvi_vm_reservations();
+    for (int kind = RSVI_FAULT_RESERVE; kind <= RSVI_FAULT_COMMIT; kind++) {
+        for (int persistent = 0; persistent <= 1; persistent++) {
+            for (unsigned n = 1; n <= 12; n++) {
+                rsvi_fault_set((enum rsvi_fault_kind)kind, n, persistent);
+                rsv_heap_t *h = rsv_heap_create(NULL);
+                if (!h) {
+                    rsvi_fault_clear();
+                    cr_assert_eq(rsvi_vm_reservations(), base, "failed create leaks nothing");
+                    continue;
+                }
+                size_t got = fill_until_failure(h, v, 200);
+                char msg[160] = "";
+                cr_assert_eq(rsv_heap_validate(h, NULL, msg, sizeof msg), 0,
+                             "kind %d n %u persistent %d: %s", kind, n, persistent, msg);
+                for (size_t i = 0; i < got; i++) rsv_heap_free(h, v[i]);
+                rsv_heap_trim(h);   /* purges: more commit calls that may fail */
+                cr_assert_eq(rsv_heap_validate(h, NULL, msg, sizeof msg), 0, "%s", msg);
+                rsvi_fault_clear();
+                /* Usable again once the OS cooperates. */
+                size_t again = fill_until_failure(h, v, 50);
+                cr_assert_eq(again, 50, "kind %d n %u", kind, n);
+                cr_assert_eq(rsv_heap_validate(h, NULL, msg, sizeof msg), 0, "%s", msg);
+                rsv_heap_stats_t st;
+                rsv_heap_stats(h, &st);
+                cr_assert_eq(st.blocks, 50);
+                rsv_heap_destroy(h);
+                cr_assert_eq(rsvi_vm_reservations(), base, "nothing leaks");
+            }
+        }
+    }
+}
+
+Test(heap, fault_injection_default_heap, .timeout = 60)
+{
+    capture_errors();
+    rsv_heap_t *h = rsv_heap_default();
+    static void *v[200];
+    for (int kind = RSVI_FAULT_RESERVE; kind <= RSVI_FAULT_COMMIT; kind++) {
+        for (unsigned n = 1; n <= 8; n++) {
+            rsv_heap_trim(h);
+            rsvi_fault_set((enum rsvi_fault_kind)kind, n, 1);
+            size_t got = fill_until_failure(h, v, 200);
+            rsvi_fault_clear();
+            assert_valid(h);
+            for (size_t i = 0; i < got; i++) rsv_heap_free(h, v[i]);
+            assert_valid(h);
+            cr_assert_eq(fill_until_failure(h, v, 100), 100);
+            for (size_t i = 0; i < 100; i++) rsv_heap_free(h, v[i]);
+        }
+    }
+    rsv_heap_stats_t st;
+    rsv_heap_stats(h, &st);
+    cr_assert_eq(st.blocks, 0);
+}
+
+/* ---- seeded random stress against a model ------------------------------------------------------------- */
+
+Test(heap, random_stress_against_model, .timeout = 120)
+{
+    rsv_heap_t *hs[2] = {rsv_heap_create(NULL), rsv_heap_default()};
+    enum { SLOTS = 1000 };
+    static unsigned char *ptr[SLOTS];
+    static size_t len[SLOTS];
+    static unsigned tag[SLOTS];
+    long ops = TEST_SLOW ? 30000 : 300000;
+    for (int k = 0; k < 2; k++) {
+        rsv_heap_t *h = hs[k];
+        rng_state = 0x12345678u + (uint64_t)k;
+        for (long i = 0; i < ops; i++) {
+            size_t s = rng() % SLOTS;
+            unsigned op = (unsigned)(rng() % 10);
+            if (ptr[s] && !filled(ptr[s], len[s] < 512 ? len[s] : 512, tag[s]))
+                cr_assert_fail("slot %zu corrupted at op %ld", s, i);
+            if (!ptr[s] || op < 3) {
+                if (ptr[s]) rsv_heap_free(h, ptr[s]);
+                size_t n = rand_size(rng() % 100 == 0 ? 4 * MIB : 40000);
+                size_t align = op == 0 ? (size_t)1 << (rng() % 16) : 0;
+                ptr[s] = align ? rsv_heap_alloc_aligned(h, n, align)
+                               : op == 1 ? rsv_heap_calloc(h, 1, n) : rsv_heap_alloc(h, n);
+                cr_assert_not_null(ptr[s]);
+                if (align) cr_assert_eq((uintptr_t)ptr[s] % align, 0);
+                len[s] = n;
+            } else if (op < 6) {
+                size_t n = rand_size(rng() % 100 == 0 ? 4 * MIB : 40000);
+                unsigned char *q = rsv_heap_realloc(h, ptr[s], n);
+                cr_assert_not_null(q);
+                size_t keep = len[s] < n ? len[s] : n;
+                if (!filled(q, keep < 512 ? keep : 512, tag[s])) cr_assert_fail("realloc lost contents");
+                ptr[s] = q;
+                len[s] = n;
+            } else if (op < 8) {
+                rsv_heap_free(h, ptr[s]);
+                ptr[s] = NULL;
+                continue;
+            } else {
+                cr_assert_geq(rsv_heap_usable_size(h, ptr[s]), len[s]);
+                continue;
+            }
+            tag[s] = (unsigned)rng();
+            fill(ptr[s], len[s] < 512 ? len[s] : 512, tag[s]);
+            if (i % 50000 == 0) assert_valid(h);
+        }
+        assert_valid(h);
+        for (size_t s = 0; s < SLOTS; s++) {
+            rsv_heap_free(h, ptr[s]);
+            ptr[s] = NULL;
+        }
+        assert_valid(h);
+    }
+    rsv_heap_destroy(hs[0]);
+}
