@@ -19,9 +19,6 @@
 #define DBG_WRAP_FLAGS (RSV_DEBUG_FILL | RSV_DEBUG_CANARY | RSV_DEBUG_GUARD | RSV_DEBUG_QUARANTINE \
                         | RSV_DEBUG_LEAKS | RSV_DEBUG_BACKTRACE)
 #define DBG_POST 16u
-/* Bytes at the start of a reclaimed block the allocator may use for its
- * own free-list link (a pool's reset), so they are not checked. */
-#define DBG_LINK_SKIP 16u
 
 /* RSV_DEBUG's bits (lib/env.c) are the public ones where they overlap. */
 _Static_assert((unsigned)RSVI_DBG_FILL == (unsigned)RSV_DEBUG_FILL
@@ -79,6 +76,15 @@ rsvi_dbg_t *rsvi_dbg_create(const rsv_debug_opts_t *o, const rsvi_dbg_backend_t 
         rsvi_error(ENOMEM, "debug: cannot map the quarantine");
         return NULL;
     }
+    d->hist_cap = 256;
+    d->hist_bytes = d->hist_cap * sizeof(dbg_entry_t);
+    d->hist = dbgi_map(d->hist_bytes);
+    if (!d->hist) {
+        dbgi_ring_release(&d->ring);
+        dbgi_unmap(d, bytes);
+        rsvi_error(ENOMEM, "debug: cannot map the free history");
+        return NULL;
+    }
     if (d->o.flags & RSV_DEBUG_BACKTRACE) rsvi_os_backtrace_init();
     return d;
 }
@@ -101,15 +107,15 @@ static int dbg_check_block(rsvi_dbg_t *d, const dbg_entry_t *e, uintptr_t *bad)
 }
 
 /* Fill of a freed plain block within [lo, hi) (clipped to the block): 0 or
- * RSV_BUG_USE_AFTER_FREE with *bad.  Reclaimed blocks may also read zero
- * (the allocator may have decommitted and recommitted the pages) and keep
- * the allocator's link in their first bytes. */
+ * RSV_BUG_USE_AFTER_FREE with *bad.  Reclaimed blocks may also read zero:
+ * the allocator may have decommitted and recommitted their pages (so a
+ * write of zeros after an arena pop goes unseen).  Neither the arena's pop
+ * nor the pool's reset writes into the blocks they take back. */
 static int dbg_check_freed(rsvi_dbg_t *d, const dbg_entry_t *e, uintptr_t lo, uintptr_t hi, uintptr_t *bad)
 {
     uintptr_t raw = (uintptr_t)e->raw;
     if (lo < raw) lo = raw;
     if (hi > raw + e->raw_size) hi = raw + e->raw_size;
-    if (e->reclaimed && lo < raw + DBG_LINK_SKIP) lo = raw + DBG_LINK_SKIP;
     int canary = (d->o.flags & RSV_DEBUG_CANARY) != 0;
     for (uintptr_t p = lo; p < hi; p++) {
         unsigned char c = *(const unsigned char *)p;
@@ -138,6 +144,11 @@ static void dbg_report_check(rsvi_dbg_t *d, int kind, const dbg_entry_t *e, uint
  * a plain one back to the backend unless the allocator already has it. */
 static void dbg_drop(rsvi_dbg_t *d, dbg_entry_t *e)
 {
+    if (e->free_site || e->state == DBG_FREED) {
+        dbg_entry_t *h = &d->hist[d->hist_next++ % d->hist_cap];
+        *h = *e;
+        h->state = DBG_FREED;
+    }
     if (e->guard) {
         dbgi_guard_release(d, e);
     } else if (!e->reclaimed && d->be.free && e->raw) {
@@ -280,6 +291,13 @@ oom:
 /* Reports a free of p that is no live block; returns the kind. */
 static int dbg_bad_free(rsvi_dbg_t *d, dbg_entry_t *e, const void *p, const void *site, const char *what)
 {
+    if (!e) { /* freed and gone from the table: the history may know it */
+        size_t n = d->hist_next < d->hist_cap ? d->hist_next : d->hist_cap;
+        for (size_t i = 1; i <= n && !e; i++) {
+            dbg_entry_t *h = &d->hist[(d->hist_next - i) % d->hist_cap];
+            if (h->key == (uintptr_t)p) e = h;
+        }
+    }
     if (e && e->state == DBG_FREED) {
         dbgi_report(d, RSV_BUG_DOUBLE_FREE, e, p, site, "freed again at", what);
         return RSV_BUG_DOUBLE_FREE;
@@ -485,6 +503,7 @@ size_t rsvi_dbg_destroy(rsvi_dbg_t *d, const void *site)
     dbgi_table_release(&d->table);
     dbgi_ring_release(&d->ring);
     dbgi_bt_release(&d->bt);
+    dbgi_unmap(d->hist, d->hist_bytes);
     dbgi_unmap(d, d->self_bytes);
     return live;
 }

@@ -73,6 +73,10 @@ struct rsvi_dbg {
     uint64_t seq;
     size_t page;
     size_t self_bytes;      /* mapping size of this struct */
+    /* The last blocks that left the table after a free (a ring), so a
+     * second free is named as such even without a quarantine. */
+    dbg_entry_t *hist;
+    size_t hist_cap, hist_next, hist_bytes;
 };
 
 /* ---- table.c ----------------------------------------------------------- */

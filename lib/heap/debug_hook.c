@@ -44,6 +44,15 @@ static size_t hook_usable(void *ctx, const void *p)
 
 /* ---- attach / detach --------------------------------------------------- */
 
+/* With RSV_DEBUG set, the default heap is made (and its debug layer
+ * attached) before main, so that a program's first rsv_malloc is already
+ * decorated.  (Under LD_PRELOAD the C library may allocate even earlier;
+ * those blocks stay plain and are freed quietly.) */
+__attribute__((constructor)) static void hook_early_init(void)
+{
+    if (rsvi_env()->debug) rsvh_default_init();
+}
+
 static void hook_exit_report(void)
 {
     rsvi_dbg_t *d = rsvh_default_heap.dbg;
