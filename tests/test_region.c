@@ -114,6 +114,23 @@ Test(region, alignment_option, .timeout = 10)
     rsv_region_release(&r);
 }
 
+Test(region, contains_and_executable, .timeout = 10)
+{
+    rsv_region_t r = make(MIB, 0, 0, RSV_REGION_EXECUTABLE | RSV_REGION_GUARD);
+    cr_assert(rsv_region_contains(&r, r.base));
+    cr_assert(rsv_region_contains(&r, r.base + r.reserved - 1), "the guard page is the region's");
+    cr_assert(!rsv_region_contains(&r, r.base + r.reserved));
+    cr_assert(!rsv_region_contains(&r, r.base - 1));
+    cr_assert(!rsv_region_contains(&r, NULL));
+    cr_assert_eq(rsv_region_commit_to(&r, 1), 0);
+    rsv_vm_info_t i;
+    cr_assert_eq(rsv_vm_query(r.base, &i), 0);
+    cr_assert_eq(i.prot, RSV_PROT_RWX, "executable regions commit RWX");
+    cr_assert(r.flags & RSV_REGION_EXECUTABLE);
+    rsv_region_release(&r);
+    cr_assert(!rsv_region_contains(&r, NULL), "a released region contains nothing");
+}
+
 Test(region, commit_rounds_to_the_step, .timeout = 10)
 {
     rsv_region_t r = make(100 * KIB + 1, 64 * KIB, 0, 0);
