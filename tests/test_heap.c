@@ -22,6 +22,10 @@
 #include "reservoir/heap.h"
 #include "reservoir/vm.h"
 
+/* Criterion's own runner keeps a few blocks until exit. */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void) { return "leak:libcriterion.so\n"; }
+
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #  define TEST_SLOW 1
 #elif defined(__has_feature)
