@@ -66,7 +66,6 @@ void rsvi_vm_fork_adopt(void);
 void rsvi_vm_fork_lock(void);
 void rsvi_vm_fork_unlock(void);
 
-#endif /* RSV_INTERNAL_H */
 
 /* ---- env.c: options from the environment, read once without allocating -- */
 /* RSV_DEBUG words -> bits (the debug layer maps them onto its options). */
@@ -96,3 +95,5 @@ const rsvi_env_t *rsvi_env(void);
 unsigned rsvi_env_parse_debug(const char *s);
 /* Parses "123", "64k", "2m", "1g" (case-insensitive); 0 on a bad value. */
 size_t rsvi_env_parse_size(const char *s);
+
+#endif /* RSV_INTERNAL_H */
