@@ -138,7 +138,7 @@ static void *worker_main(void *arg)
                 atomic_fetch_add(&sh->errors, 1);
                 continue;
             }
-            if (!intact(q) && n >= size[s]) atomic_fetch_add(&sh->errors, 1);
+            if (n >= size[s] && !intact(q)) atomic_fetch_add(&sh->errors, 1);
             slot[s] = q;
             size[s] = n;
             stamp(q, n, (uint32_t)next(w));
