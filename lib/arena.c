@@ -112,7 +112,9 @@ static rsv_arena_t *arena_block_new(const rsv_region_opts_t *ro, size_t hdr)
     return blk;
 }
 
+#if RSV_CHECKS >= 1
 static void *arena_dbg_raw(void *ctx, size_t size, size_t align); /* debug layer's backend */
+#endif
 
 rsv_arena_t *rsv_arena_create(const rsv_arena_opts_t *opts)
 {
@@ -274,11 +276,13 @@ static void *arena_alloc(rsv_arena_t *a, size_t size, size_t align, int zero)
 
 /* ---- debug layer (issue 7) ------------------------------------------------ */
 
+#if RSV_CHECKS >= 1
 /* The debug layer's raw backend: a plain bump (never reports OOM itself). */
 static void *arena_dbg_raw(void *ctx, size_t size, size_t align)
 {
     return arena_alloc(ctx, size, align, 0);
 }
+#endif
 
 /* A decorated block; align as rsv_arena_alloc_slow. */
 static void *arena_dbg_alloc(rsv_arena_t *a, size_t size, size_t align, int zero, const void *site)
@@ -376,9 +380,15 @@ void *rsv_arena_realloc(rsv_arena_t *a, void *p, size_t old_size, size_t new_siz
         } else {
             SAN_POISON(c + new_size, (size_t)(a->pos - c) - new_size);
         }
+        /* MEMPOOL_CHANGE resizes the chunk but leaves the bytes' state:
+         * a grown tail must become addressable, a cut one inaccessible. */
         SAN_VG_CHANGE(cur, c, new_size);
-        if ((a->flags & RSV_ARENA_ZERO) && new_size > old_size)
-            SAN_VG_DEFINED(c + old_size, new_size - old_size);
+        if (new_size > old_size) {
+            SAN_VG_UNDEFINED(c + old_size, new_size - old_size);
+            if (a->flags & RSV_ARENA_ZERO) SAN_VG_DEFINED(c + old_size, new_size - old_size);
+        } else {
+            SAN_VG_NOACCESS(c + new_size, old_size - new_size);
+        }
         a->pos = cur->region.base + end;
         arena_update_limit(a);
         return p;

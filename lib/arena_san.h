@@ -43,6 +43,7 @@
 #  define SAN_VG_TRIM(pool, p, n) VALGRIND_MEMPOOL_TRIM((pool), (p), (n))
 #  define SAN_VG_NOACCESS(p, n) VALGRIND_MAKE_MEM_NOACCESS((p), (n))
 #  define SAN_VG_DEFINED(p, n) VALGRIND_MAKE_MEM_DEFINED((p), (n))
+#  define SAN_VG_UNDEFINED(p, n) VALGRIND_MAKE_MEM_UNDEFINED((p), (n))
 #else
 #  define SAN_VALGRIND() 0
 #  define SAN_VG_CREATE(pool, zeroed) ((void)(pool))
@@ -53,6 +54,7 @@
 #  define SAN_VG_TRIM(pool, p, n) ((void)(pool), (void)(p), (void)(n))
 #  define SAN_VG_NOACCESS(p, n) ((void)(p), (void)(n))
 #  define SAN_VG_DEFINED(p, n) ((void)(p), (void)(n))
+#  define SAN_VG_UNDEFINED(p, n) ((void)(p), (void)(n))
 #endif
 
 /* 1 when some tool must see every allocation (so the inline fast paths

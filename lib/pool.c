@@ -123,7 +123,9 @@ static size_t pool_natural_align(size_t block)
     return a < alignof(max_align_t) ? a : alignof(max_align_t);
 }
 
+#if RSV_CHECKS >= 1
 static rsv_pool_t *pool_create_debug(const rsv_pool_opts_t *opts); /* debug layer, issue 7 */
+#endif
 
 rsv_pool_t *rsv_pool_create(const rsv_pool_opts_t *opts)
 {
@@ -395,6 +397,7 @@ void rsv_pool_free_slow(rsv_pool_t *p, void *block)
 
 /* ---- debug layer (issue 7) ---------------------------------------------- */
 
+#if RSV_CHECKS >= 1
 /* The debug layer's raw backend: the pool's own slots. */
 static void *pool_dbg_raw(void *ctx, size_t size, size_t align)
 {
@@ -440,6 +443,7 @@ static rsv_pool_t *pool_create_debug(const rsv_pool_opts_t *opts)
     if (rsvi_dbg_wanted(opts->debug)) rsvi_pool_set_slow(p, RSVI_POOL_SLOW_DEBUG, 1);
     return p;
 }
+#endif
 
 /* ---- whole-pool operations ---------------------------------------------- */
 

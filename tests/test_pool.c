@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "arena_internal.h"
 #include "internal.h"
@@ -449,3 +450,48 @@ Test(pool, stress_seeded)
     cr_assert_eq(err_count, 0);
     rsv_pool_destroy(p);
 }
+
+/* ---- ASan cooperation (ASan builds only) -------------------------------- */
+#if TEST_ASAN
+
+Test(pool, asan_poisons_free_blocks_and_padding)
+{
+    rsv_pool_t *p = make_pool(20, 0, 0);   /* stride 24: 4 bytes of padding */
+    char *a = rsv_pool_alloc(p);
+    cr_assert_not(__asan_address_is_poisoned(a + 19));
+    cr_assert(__asan_address_is_poisoned(a + 20), "padding after the block");
+    char *b = rsv_pool_alloc(p);
+    cr_assert(__asan_address_is_poisoned(b + 24), "not carved yet");
+    rsv_pool_free(p, a);
+    cr_assert(__asan_address_is_poisoned(a), "freed block");
+    cr_assert(__asan_address_is_poisoned(a + 12));
+    cr_assert_eq(rsv_pool_alloc(p), a);
+    cr_assert_not(__asan_address_is_poisoned(a + 19), "reused block unpoisoned");
+    rsv_pool_reset(p);
+    cr_assert(__asan_address_is_poisoned(b), "reset");
+    rsv_pool_destroy(p);
+}
+
+static void asan_report(const char *report)
+{
+    if (strstr(report, "use-after-poison")) _exit(42);
+    _exit(43);
+}
+
+static void asan_setup(void)
+{
+    err_setup();
+    __asan_set_error_report_callback(asan_report);
+}
+
+Test(pool, asan_catches_use_after_free, .init = asan_setup, .exit_code = 42)
+{
+    rsv_pool_t *p = make_pool(32, 0, 0);
+    volatile char *b = rsv_pool_alloc(p);
+    b[0] = 1;
+    rsv_pool_free(p, (void *)b);
+    char c = b[8];
+    (void)c;
+    rsv_pool_destroy(p);
+}
+#endif
