@@ -7,6 +7,7 @@
 #ifndef RSV_OS_W32ERR_H
 #define RSV_OS_W32ERR_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 /* The calling thread's last-error value: a thread-local word on POSIX, the
@@ -26,5 +27,25 @@ int rsvi_os_w32_raise(uint32_t status);
 void *rsvi_os_w32_tls_get(void);
 /* Returns 0, or -1 when the OS has no slot to give (nothing stored). */
 int rsvi_os_w32_tls_set(void *v);
+
+/* The slot's value, inline where the OS allows (the façade's fast paths). */
+#if defined(_WIN32) && defined(__x86_64__) && defined(__GNUC__)
+extern _Atomic uint32_t rsvi_os_w32_tls_key; /* TLS index + 1; 0 = none yet */
+static inline void *rsvi_os_w32_tls_fast(void)
+{
+    uint32_t k = atomic_load_explicit(&rsvi_os_w32_tls_key, memory_order_relaxed);
+    if (k - 1 < 64) { /* TEB.TlsSlots[k-1], at gs:0x1480 on x64 */
+        void *v;
+        __asm__ volatile("movq %%gs:(%1), %0" : "=r"(v) : "r"((uintptr_t)0x1480 + (uintptr_t)(k - 1) * 8));
+        return v;
+    }
+    return rsvi_os_w32_tls_get();
+}
+#elif !defined(_WIN32) && defined(__GNUC__)
+extern _Thread_local void *rsvi_os_w32_tls_slot __attribute__((tls_model("initial-exec")));
+static inline void *rsvi_os_w32_tls_fast(void) { return rsvi_os_w32_tls_slot; }
+#else
+#define rsvi_os_w32_tls_fast rsvi_os_w32_tls_get
+#endif
 
 #endif /* RSV_OS_W32ERR_H */

@@ -4,8 +4,9 @@
  */
 #include "os/w32err.h"
 
-static _Thread_local uint32_t w32_last_error;
-static _Thread_local void *w32_tls_slot;
+static _Thread_local uint32_t w32_last_error __attribute__((tls_model("initial-exec")));
+_Thread_local void *rsvi_os_w32_tls_slot __attribute__((tls_model("initial-exec")));
+#define w32_tls_slot rsvi_os_w32_tls_slot
 
 void *rsvi_os_w32_tls_get(void) { return w32_tls_slot; }
 

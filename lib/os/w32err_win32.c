@@ -12,16 +12,17 @@
 #include "os/w32err.h"
 
 /* TLS index + 1 (0 = not yet allocated). */
-static _Atomic DWORD w32_tls_index;
+_Atomic uint32_t rsvi_os_w32_tls_key;
+#define w32_tls_index rsvi_os_w32_tls_key
 
 static DWORD w32_tls(void)
 {
-    DWORD i = atomic_load_explicit(&w32_tls_index, memory_order_acquire);
+    uint32_t i = atomic_load_explicit(&w32_tls_index, memory_order_acquire);
     if (i) return i - 1;
     DWORD mine = TlsAlloc();
     if (mine == TLS_OUT_OF_INDEXES) return TLS_OUT_OF_INDEXES;
-    DWORD expect = 0;
-    if (!atomic_compare_exchange_strong(&w32_tls_index, &expect, mine + 1)) {
+    uint32_t expect = 0;
+    if (!atomic_compare_exchange_strong(&w32_tls_index, &expect, (uint32_t)mine + 1)) {
         (void)TlsFree(mine);
         return expect - 1;
     }

@@ -23,8 +23,6 @@
 #include <string.h>
 
 #include "internal.h"
-#include "os/thread.h"
-#include "os/w32err.h"
 #include "reservoir/vm.h"
 #include "win32/w32.h"
 
@@ -55,12 +53,6 @@ static _Atomic uintptr_t g_end;       /* end of the committed part */
 static uintptr_t g_fresh;             /* next never-used entry (under g_lock) */
 static w32_entry_t *g_free;           /* shared free list (under g_lock) */
 
-/* Per-thread cache of free entries, in the thread's one façade TLS slot:
- * the head entry's address | 1 once the thread-exit flush is registered
- * (no caching without it).  Cached entries link through their flags word
- * (bit 0 clear, so they read as free), with the length of the list each
- * one starts. */
-
 /* ---- the handle table ------------------------------------------------------- */
 
 /* Caller holds g_lock.  Returns a fresh or recycled entry, or NULL. */
@@ -89,115 +81,73 @@ static w32_entry_t *w32_take_locked(void)
     return e;
 }
 
-static w32_entry_t *tc_head(uintptr_t v) { return (w32_entry_t *)(v & ~(uintptr_t)1); }
+/* Free entries are cached per thread (rsvi_w32_tcache_t.entries), linked
+ * through their flags word (bit 0 clear, so they read as free) with a NULL
+ * data slot, so GlobalAlloc/GlobalFree take no lock on the fast path. */
 
-#if UINTPTR_MAX > 0xFFFFFFFFu
-/* 64-bit: the length rides in the link's unused top bits, so a cached
- * entry still shows a NULL data pointer (GL-3). */
-#define TC_SHIFT 48
-static size_t tc_len(w32_entry_t *h)
+/* Caller holds g_lock.  Moves tc's cached entries to the shared list until
+ * at most `keep` remain. */
+static void w32_flush_locked(rsvi_w32_tcache_t *tc, size_t keep)
 {
-    return h ? (size_t)(atomic_load_explicit(&h->flags, memory_order_relaxed) >> TC_SHIFT) : 0;
-}
-static w32_entry_t *tc_next(w32_entry_t *h)
-{
-    uintptr_t f = atomic_load_explicit(&h->flags, memory_order_relaxed);
-    return (w32_entry_t *)(f & (((uintptr_t)1 << TC_SHIFT) - 1));
-}
-/* Pushes e onto the cache list starting at h. */
-static w32_entry_t *tc_push(w32_entry_t *h, w32_entry_t *e)
-{
-    e->ptr = NULL;
-    atomic_store_explicit(&e->flags, (uintptr_t)h | ((uintptr_t)(tc_len(h) + 1) << TC_SHIFT),
-                          memory_order_relaxed);
-    return e;
-}
-#else
-/* 32-bit: no spare bits; the length lives in the data slot. */
-static size_t tc_len(w32_entry_t *h) { return h ? (size_t)(uintptr_t)h->ptr : 0; }
-static w32_entry_t *tc_next(w32_entry_t *h)
-{
-    return (w32_entry_t *)atomic_load_explicit(&h->flags, memory_order_relaxed);
-}
-static w32_entry_t *tc_push(w32_entry_t *h, w32_entry_t *e)
-{
-    atomic_store_explicit(&e->flags, (uintptr_t)h, memory_order_relaxed);
-    e->ptr = (void *)(uintptr_t)(tc_len(h) + 1);
-    return e;
-}
-#endif
-
-/* Caller holds g_lock.  Moves cached entries to the shared list until at
- * most `keep` remain; returns the new TLS value. */
-static uintptr_t w32_flush_locked(uintptr_t v, size_t keep)
-{
-    w32_entry_t *h = tc_head(v);
-    while (tc_len(h) > keep) {
-        w32_entry_t *next = tc_next(h);
-        h->ptr = NULL;
-        atomic_store_explicit(&h->flags, (uintptr_t)g_free, memory_order_relaxed);
-        g_free = h;
-        h = next;
+    while (tc->nentries > keep) {
+        w32_entry_t *e = tc->entries;
+        tc->entries = (w32_entry_t *)atomic_load_explicit(&e->flags, memory_order_relaxed);
+        tc->nentries--;
+        atomic_store_explicit(&e->flags, (uintptr_t)g_free, memory_order_relaxed);
+        g_free = e;
     }
-    return (uintptr_t)h | (v & 1);
 }
 
-static void w32_thread_exit(void *arg)
+void rsvi_w32_entries_flush(rsvi_w32_tcache_t *tc)
 {
-    (void)arg;
-    uintptr_t v = (uintptr_t)rsvi_os_w32_tls_get();
     rsvi_w32_spin_lock(&g_lock);
-    v = w32_flush_locked(v, 0);
+    w32_flush_locked(tc, 0);
     rsvi_w32_spin_unlock(&g_lock);
-    (void)rsvi_os_w32_tls_set(NULL);
 }
 
 /* An unused entry, from this thread's cache when possible; NULL when the
  * table is full or memory ran out. */
 static w32_entry_t *w32_entry_pop(void)
 {
-    uintptr_t v = (uintptr_t)rsvi_os_w32_tls_get();
-    w32_entry_t *e = tc_head(v);
+    rsvi_w32_tcache_t *tc = rsvi_w32_tcache();
+    w32_entry_t *e = tc ? tc->entries : NULL;
     if (RSV_LIKELY(e != NULL)) {
-        w32_entry_t *next = tc_next(e);
-        (void)rsvi_os_w32_tls_set((void *)((uintptr_t)next | 1));
+        tc->entries = (w32_entry_t *)atomic_load_explicit(&e->flags, memory_order_relaxed);
+        tc->nentries--;
         return e;
     }
-    if (!(v & 1) && rsvi_os_w32_tls_set((void *)1) == 0 &&
-        rsvi_os_on_thread_exit(w32_thread_exit, NULL) == 0)
-        v = 1;
     rsvi_w32_spin_lock(&g_lock);
     e = w32_take_locked();
-    w32_entry_t *h = NULL;
-    for (unsigned i = 1; e && (v & 1) && i < W32_TC_BATCH; i++) {
+    for (unsigned i = 1; e && tc && i < W32_TC_BATCH; i++) {
         w32_entry_t *x = w32_take_locked();
         if (!x) break;
-        h = tc_push(h, x);
+        x->ptr = NULL;
+        atomic_store_explicit(&x->flags, (uintptr_t)tc->entries, memory_order_relaxed);
+        tc->entries = x;
+        tc->nentries++;
     }
     rsvi_w32_spin_unlock(&g_lock);
-    (void)rsvi_os_w32_tls_set((void *)((uintptr_t)h | (v & 1)));
     return e;
 }
 
 static void w32_entry_push(w32_entry_t *e)
 {
-    uintptr_t v = (uintptr_t)rsvi_os_w32_tls_get();
-    if (RSV_UNLIKELY(!(v & 1))) { /* no cache for this thread */
-        e->ptr = NULL;
+    rsvi_w32_tcache_t *tc = rsvi_w32_tcache();
+    e->ptr = NULL;
+    if (RSV_UNLIKELY(!tc)) { /* no thread state: straight to the shared list */
         rsvi_w32_spin_lock(&g_lock);
         atomic_store_explicit(&e->flags, (uintptr_t)g_free, memory_order_release);
         g_free = e;
         rsvi_w32_spin_unlock(&g_lock);
         return;
     }
-    w32_entry_t *h = tc_push(tc_head(v), e);
-    if (RSV_UNLIKELY(tc_len(h) > W32_TC_MAX)) {
+    atomic_store_explicit(&e->flags, (uintptr_t)tc->entries, memory_order_release);
+    tc->entries = e;
+    if (RSV_UNLIKELY(++tc->nentries > W32_TC_MAX)) {
         rsvi_w32_spin_lock(&g_lock);
-        v = w32_flush_locked((uintptr_t)h | 1, W32_TC_MAX - W32_TC_BATCH);
+        w32_flush_locked(tc, W32_TC_MAX - W32_TC_BATCH);
         rsvi_w32_spin_unlock(&g_lock);
-        h = tc_head(v);
     }
-    (void)rsvi_os_w32_tls_set((void *)((uintptr_t)h | 1));
 }
 
 /* 1 when h has the shape of a moveable handle (GL-2). */
@@ -455,15 +405,52 @@ static HGLOBAL w32_grealloc(HGLOBAL h, SIZE_T n, UINT flags, int local)
 
 /* ---- Global* ------------------------------------------------------------------ */
 
-/* Mimics kernel32 GlobalAlloc (GL-10..GL-16). */
-HGLOBAL RSV_WINAPI RsvGlobalAlloc(UINT uFlags, SIZE_T dwBytes) { return w32_galloc(uFlags, dwBytes, 0); }
+/* Mimics kernel32 GlobalAlloc (GL-10..GL-16).  Fast path: a moveable
+ * object whose entry and data both come from this thread's caches. */
+HGLOBAL RSV_WINAPI RsvGlobalAlloc(UINT uFlags, SIZE_T dwBytes)
+{
+    if (RSV_LIKELY(uFlags == GMEM_MOVEABLE && dwBytes - 1 < RSVI_W32_CACHE_MAX)) {
+        rsvi_w32_tcache_t *tc = rsvi_os_w32_tls_fast();
+        if (RSV_LIKELY(tc && tc->entries && tc->bins[rsvi_w32_cache_class(dwBytes)].head)) {
+            w32_entry_t *e = tc->entries;
+            tc->entries = (w32_entry_t *)atomic_load_explicit(&e->flags, memory_order_relaxed);
+            tc->nentries--;
+            char *u = rsvi_w32_cache_pop(tc, dwBytes);
+            rsvi_w32_hdr_t *hdr = (rsvi_w32_hdr_t *)(u - RSVI_W32_HDR);
+            hdr->size = dwBytes;
+            hdr->tag = (uintptr_t)e | RSVI_W32_MOVEABLE | RSVI_W32_LIVE;
+            e->ptr = u;
+            atomic_store_explicit(&e->flags, (uintptr_t)(E_USED | E_MOVEABLE), memory_order_release);
+            return w32_handle(e);
+        }
+    }
+    return w32_galloc(uFlags, dwBytes, 0);
+}
 /* Mimics kernel32 GlobalReAlloc (GL-70..GL-82). */
 HGLOBAL RSV_WINAPI RsvGlobalReAlloc(HGLOBAL hMem, SIZE_T dwBytes, UINT uFlags)
 {
     return w32_grealloc(hMem, dwBytes, uFlags, 0);
 }
-/* Mimics kernel32 GlobalFree (GL-100..GL-105). */
-HGLOBAL RSV_WINAPI RsvGlobalFree(HGLOBAL hMem) { return w32_gfree(hMem); }
+/* Mimics kernel32 GlobalFree (GL-100..GL-105).  Fast path: a moveable
+ * object with cached data goes back to this thread's caches. */
+HGLOBAL RSV_WINAPI RsvGlobalFree(HGLOBAL hMem)
+{
+    w32_entry_t *e = w32_entry(hMem);
+    if (RSV_LIKELY(e != NULL)) {
+        char *u = e->ptr;
+        rsvi_w32_tcache_t *tc = rsvi_os_w32_tls_fast();
+        if (RSV_LIKELY(u && tc && tc->nentries < W32_TC_MAX && rsvi_w32_cache_block(u))) {
+            ((rsvi_w32_hdr_t *)(u - RSVI_W32_HDR))->tag = 0;
+            if (RSV_UNLIKELY(rsvi_w32_cache_push(tc, u))) rsvi_w32_cache_trim(tc, u);
+            e->ptr = NULL;
+            atomic_store_explicit(&e->flags, (uintptr_t)tc->entries, memory_order_release);
+            tc->entries = e;
+            tc->nentries++;
+            return NULL;
+        }
+    }
+    return w32_gfree(hMem);
+}
 /* Mimics kernel32 GlobalLock (GL-20..GL-25). */
 LPVOID RSV_WINAPI RsvGlobalLock(HGLOBAL hMem) { return w32_glock(hMem, 0); }
 /* Mimics kernel32 GlobalUnlock (GL-30..GL-34). */

@@ -36,6 +36,11 @@
  * 0x600 and 0xC00 on x64). */
 #define W32_FIXED_OVERHEAD ((size_t)0x800)
 #define W32_MAX_REQUEST ((size_t)-1 / 2)
+#if defined(__GNUC__)
+#  define W32_NOINLINE __attribute__((noinline))
+#else
+#  define W32_NOINLINE
+#endif
 
 struct rsvi_w32_heap {
     uintptr_t magic;        /* W32_HEAP_MAGIC while live */
@@ -158,6 +163,13 @@ static rsvi_w32_hdr_t *w32_find(const void *p, int *known)
     uintptr_t u = (uintptr_t)p;
     *known = 0;
     if (!p || (u & (RSVI_W32_HDR - 1)) || u < W32_PAD) return NULL;
+    if (rsvi_w32_cache_block(p)) { /* the process heap's small-block front */
+        rsvi_w32_hdr_t *ch = w32_hdr(p);
+        uintptr_t ctag = ch->tag;
+        *known = 1;
+        if ((ctag & (RSVI_W32_LIVE | RSVI_W32_LARGE)) != RSVI_W32_LIVE) return NULL;
+        return w32_tag_heap(ctag) == atomic_load(&reg_process) ? ch : NULL;
+    }
     /* rsv_heap_of vouches for a live block start before anything is read. */
     char *b = (char *)p - RSVI_W32_HDR;
     rsv_heap_t *rh = rsv_heap_of(b);
@@ -185,6 +197,17 @@ static rsvi_w32_hdr_t *w32_find(const void *p, int *known)
 static void *w32_alloc(rsvi_w32_heap_t *h, DWORD eff, size_t n, uintptr_t owner)
 {
     if (n > W32_MAX_REQUEST) return NULL; /* HA-4, HA-5: never wrap */
+    if (h->is_process && n <= RSVI_W32_CACHE_MAX) {
+        rsvi_w32_tcache_t *tc = rsvi_w32_tcache();
+        char *u = tc ? rsvi_w32_cache_alloc(tc, n) : NULL;
+        if (RSV_LIKELY(u != NULL)) {
+            rsvi_w32_hdr_t *ch = w32_hdr(u);
+            ch->size = n;
+            ch->tag = (owner ? (owner | RSVI_W32_MOVEABLE) : (uintptr_t)h) | RSVI_W32_LIVE;
+            if (eff & HEAP_ZERO_MEMORY) memset(u, 0, n);
+            return u;
+        }
+    }
     int large = n >= W32_LARGE_MIN;
     if (h->max_size) {
         if (large || w32_charge(n) > h->limit - h->used) return NULL; /* HC-7 */
@@ -206,6 +229,16 @@ static void w32_free(rsvi_w32_heap_t *h, void *p)
 {
     rsvi_w32_hdr_t *hdr = w32_hdr(p);
     uintptr_t tag = hdr->tag;
+    if (h->is_process && rsvi_w32_cache_block(p)) {
+        rsvi_w32_tcache_t *tc = rsvi_w32_tcache();
+        hdr->tag = 0;
+        if (tc) {
+            rsvi_w32_cache_free(tc, p);
+            return;
+        }
+        hdr->tag = tag; /* no thread state: the block stays allocated */
+        return;
+    }
     if (h->max_size) h->used -= w32_charge(hdr->size);
     hdr->tag = 0;
     rsv_heap_free(h->rh, w32_start(p, tag));
@@ -230,10 +263,12 @@ static void *w32_realloc(rsvi_w32_heap_t *h, DWORD eff, void *p, size_t n)
     /* Room in place: the whole usable block for ordinary blocks (so a
      * shrink can grow back, HR-8); for large blocks only the pages still
      * committed after a shrink (Windows decommits the tail, HR-9). */
-    size_t cap = large ? w32_round(old + off, w32_page()) - off
-                       : rsv_heap_usable_size(h->rh, b) - off;
+    size_t cached = h->is_process ? rsvi_w32_cache_block(p) : 0;
+    size_t cap = cached ? cached
+                 : large ? w32_round(old + off, w32_page()) - off
+                         : rsv_heap_usable_size(h->rh, b) - off;
     int in_place = n <= cap;
-    if (!in_place && !(large && (eff & HEAP_REALLOC_IN_PLACE_ONLY)))
+    if (!in_place && !cached && !(large && (eff & HEAP_REALLOC_IN_PLACE_ONLY)))
         in_place = rsv_heap_expand(h->rh, b, n + off) != NULL;
     if (in_place) {
         if (h->max_size) h->used = h->used - w32_charge(old) + w32_charge(n);
@@ -404,8 +439,9 @@ DWORD RSV_WINAPI RsvGetProcessHeaps(DWORD NumberOfHeaps, PHANDLE ProcessHeaps)
 
 /* ---- HeapAlloc / HeapReAlloc / HeapFree / HeapSize / HeapValidate ----------- */
 
-/* Mimics kernel32 HeapAlloc (HA-1..HA-13). */
-LPVOID RSV_WINAPI RsvHeapAlloc(HANDLE hHeap, DWORD dwFlags, SIZE_T dwBytes)
+/* Everything but the fast path of RsvHeapAlloc, out of line so the fast
+ * path saves no registers. */
+static W32_NOINLINE LPVOID w32_heap_alloc_slow(HANDLE hHeap, DWORD dwFlags, SIZE_T dwBytes)
 {
     rsvi_w32_heap_t *h = w32_heap(hHeap);
     if (RSV_UNLIKELY(!h)) {
@@ -418,6 +454,26 @@ LPVOID RSV_WINAPI RsvHeapAlloc(HANDLE hHeap, DWORD dwFlags, SIZE_T dwBytes)
     w32_unlock(h, eff);
     if (RSV_UNLIKELY(!p)) rsvi_w32_alloc_failed(eff);
     return p;
+}
+
+/* Mimics kernel32 HeapAlloc (HA-1..HA-13). */
+LPVOID RSV_WINAPI RsvHeapAlloc(HANDLE hHeap, DWORD dwFlags, SIZE_T dwBytes)
+{
+    /* Fast path: a small block of the process heap from this thread's bin,
+     * no lock and no call (issue 5's speed target). */
+    rsvi_w32_heap_t *ph = atomic_load_explicit(&reg_process, memory_order_relaxed);
+    if (RSV_LIKELY(hHeap == (HANDLE)ph && ph && dwBytes <= RSVI_W32_CACHE_MAX &&
+                   !(dwFlags & HEAP_ZERO_MEMORY))) {
+        rsvi_w32_tcache_t *tc = rsvi_os_w32_tls_fast();
+        char *u = tc ? rsvi_w32_cache_pop(tc, dwBytes) : NULL;
+        if (RSV_LIKELY(u != NULL)) {
+            rsvi_w32_hdr_t *ch = w32_hdr(u);
+            ch->size = dwBytes;
+            ch->tag = (uintptr_t)ph | RSVI_W32_LIVE;
+            return u;
+        }
+    }
+    return w32_heap_alloc_slow(hHeap, dwFlags, dwBytes);
 }
 
 /* Mimics kernel32 HeapReAlloc (HR-1..HR-12). */
@@ -447,12 +503,9 @@ LPVOID RSV_WINAPI RsvHeapReAlloc(HANDLE hHeap, DWORD dwFlags, LPVOID lpMem, SIZE
     return q;
 }
 
-/* Mimics kernel32 HeapFree (HF-1..HF-6): NULL is TRUE whatever the heap;
- * a pointer that is not a live block of hHeap is FALSE +
- * ERROR_INVALID_PARAMETER, never a crash. */
-BOOL RSV_WINAPI RsvHeapFree(HANDLE hHeap, DWORD dwFlags, LPVOID lpMem)
+/* Everything but the fast path of RsvHeapFree. */
+static W32_NOINLINE BOOL w32_heap_free_slow(HANDLE hHeap, DWORD dwFlags, LPVOID lpMem)
 {
-    if (!lpMem) return TRUE;
     rsvi_w32_heap_t *h = w32_heap(hHeap);
     if (RSV_UNLIKELY(!h)) {
         rsvi_w32_set_error(ERROR_INVALID_HANDLE);
@@ -471,6 +524,27 @@ BOOL RSV_WINAPI RsvHeapFree(HANDLE hHeap, DWORD dwFlags, LPVOID lpMem)
     w32_free(h, lpMem);
     w32_unlock(h, eff);
     return TRUE;
+}
+
+/* Mimics kernel32 HeapFree (HF-1..HF-6): NULL is TRUE whatever the heap;
+ * a pointer that is not a live block of hHeap is FALSE +
+ * ERROR_INVALID_PARAMETER, never a crash. */
+BOOL RSV_WINAPI RsvHeapFree(HANDLE hHeap, DWORD dwFlags, LPVOID lpMem)
+{
+    if (!lpMem) return TRUE;
+    /* Fast path: a vetted small block of the process heap back to this
+     * thread's bin, no lock. */
+    rsvi_w32_heap_t *ph = atomic_load_explicit(&reg_process, memory_order_relaxed);
+    if (RSV_LIKELY(hHeap == (HANDLE)ph && ph && rsvi_w32_cache_block(lpMem))) {
+        rsvi_w32_hdr_t *ch = w32_hdr(lpMem);
+        rsvi_w32_tcache_t *tc = rsvi_os_w32_tls_fast();
+        if (RSV_LIKELY(ch->tag == ((uintptr_t)ph | RSVI_W32_LIVE) && tc != NULL)) {
+            ch->tag = 0;
+            if (RSV_UNLIKELY(rsvi_w32_cache_push(tc, lpMem))) rsvi_w32_cache_trim(tc, lpMem);
+            return TRUE;
+        }
+    }
+    return w32_heap_free_slow(hHeap, dwFlags, lpMem);
 }
 
 /* Mimics kernel32 HeapSize (HS-1, HS-2): the exact requested size, or
