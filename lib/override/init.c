@@ -13,7 +13,7 @@
 #include "override.h"
 
 static atomic_size_t ovr_errors;
-static int ovr_print_errors;
+static atomic_int ovr_print_errors;
 
 size_t rsvi_override_error_count(void)
 {
@@ -26,7 +26,7 @@ static void ovr_on_error(void *user, int code, const char *message)
 {
     (void)user;
     atomic_fetch_add_explicit(&ovr_errors, 1, memory_order_relaxed);
-    if (ovr_print_errors) rsv_error_to_stderr(NULL, code, message);
+    if (atomic_load_explicit(&ovr_print_errors, memory_order_relaxed)) rsv_error_to_stderr(NULL, code, message);
 }
 
 /* Runs with the other constructors of the preloaded library (or of the
@@ -37,7 +37,7 @@ __attribute__((constructor)) static void ovr_init(void)
 {
     rsvi_override_start();
     const rsvi_env_t *env = rsvi_env();
-    ovr_print_errors = env->verbose || env->debug != 0;
+    atomic_store(&ovr_print_errors, env->verbose || env->debug != 0);
     rsv_error_handler_t mine = {ovr_on_error, NULL};
     rsv_error_handler_t prev = rsv_set_error_handler(mine);
     if (prev.fn) (void)rsv_set_error_handler(prev);

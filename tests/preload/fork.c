@@ -2,7 +2,8 @@
  * (which inherits the heap mid-use, with only the forking thread alive)
  * must allocate, free, start a thread and fork again; the parent must keep
  * allocating.  Every child's exit status is checked.  Prints the same lines
- * under any allocator.
+ * under any allocator.  RSV_PRELOAD_SCALE (percent, default 100) scales the
+ * work per process, not the number of forks.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -18,6 +19,14 @@
 #define FORKS 24
 
 static atomic_int stop;
+static int rounds_pct = 100;
+
+/* n rounds scaled by RSV_PRELOAD_SCALE, at least 50. */
+static int scaled(int n)
+{
+    long r = (long)n * rounds_pct / 100;
+    return r < 50 ? 50 : (int)r;
+}
 
 /* Fills and checks blocks of mixed sizes; returns 0 when every block read
  * back what was written into it. */
@@ -53,19 +62,19 @@ static void *busy(void *arg)
 {
     uint32_t seed = (uint32_t)(uintptr_t)arg;
     while (!atomic_load(&stop))
-        if (work(seed++, 2000)) abort();
+        if (work(seed++, scaled(2000))) abort();
     return NULL;
 }
 
 static void *child_thread(void *arg)
 {
-    return (void *)(uintptr_t)work((uint32_t)(uintptr_t)arg, 5000);
+    return (void *)(uintptr_t)work((uint32_t)(uintptr_t)arg, scaled(5000));
 }
 
 /* The child's whole life: returns its exit status (0 = good). */
 static int child_main(int n, int depth)
 {
-    if (work(1000u + (unsigned)n, 5000)) return 3;
+    if (work(1000u + (unsigned)n, scaled(5000))) return 3;
     pthread_t t;
     void *ret = (void *)1;
     if (pthread_create(&t, NULL, child_thread, (void *)(uintptr_t)(n + 7)) != 0) return 4;
@@ -85,6 +94,8 @@ static int child_main(int n, int depth)
 
 int main(void)
 {
+    const char *scale = getenv("RSV_PRELOAD_SCALE");
+    if (scale && atoi(scale) > 0) rounds_pct = atoi(scale);
     pthread_t t[BUSY_THREADS];
     for (uintptr_t i = 0; i < BUSY_THREADS; i++)
         if (pthread_create(&t[i], NULL, busy, (void *)(i * 7919 + 1)) != 0) return 10;
@@ -103,7 +114,7 @@ int main(void)
             free(hold);   /* the child's copy */
             _exit(st);
         }
-        if (work(5000u + (unsigned)n, 2000)) failures++;
+        if (work(5000u + (unsigned)n, scaled(2000))) failures++;
         int st = 0;
         if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
             fprintf(stderr, "fork: child %d status %d\n", n, st);
