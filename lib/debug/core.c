@@ -444,6 +444,16 @@ void rsvi_dbg_reclaim(rsvi_dbg_t *d, const void *lo, const void *hi, const void 
     dbgi_unlock(d);
 }
 
+void rsvi_dbg_fork_lock(rsvi_dbg_t *d)
+{
+    dbgi_lock(d);
+}
+
+void rsvi_dbg_fork_unlock(rsvi_dbg_t *d)
+{
+    dbgi_unlock(d);
+}
+
 void rsvi_dbg_counts(rsvi_dbg_t *d, size_t *live, size_t *live_bytes, size_t *quarantined)
 {
     dbgi_lock(d);

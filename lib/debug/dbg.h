@@ -145,6 +145,11 @@ void rsvi_dbg_opts_from_env(unsigned bits, rsv_debug_opts_t *out);
  * nothing.  Returns the blocks reported. */
 size_t rsvi_dbg_report_leaks_at_exit(rsvi_dbg_t *d);
 
+/* Takes / releases the state's lock around fork(), so that a child never
+ * inherits it held (pthread_atfork prepare / parent+child). */
+void rsvi_dbg_fork_lock(rsvi_dbg_t *d);
+void rsvi_dbg_fork_unlock(rsvi_dbg_t *d);
+
 /* Live blocks and their bytes (tests, stats). */
 void rsvi_dbg_counts(rsvi_dbg_t *d, size_t *live, size_t *live_bytes, size_t *quarantined);
 

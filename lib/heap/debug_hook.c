@@ -53,6 +53,20 @@ __attribute__((constructor)) static void hook_early_init(void)
     if (rsvi_env()->debug) rsvh_default_init();
 }
 
+/* fork() while another thread is inside the default heap's debug layer
+ * would leave its lock held in the child.  Registered after the heap's own
+ * hooks, so prepare runs first: debug lock, then the heap's locks -- the
+ * order every diverted call takes them in. */
+static void hook_fork_prepare(void)
+{
+    if (rsvh_default_heap.dbg) rsvi_dbg_fork_lock(rsvh_default_heap.dbg);
+}
+
+static void hook_fork_release(void)
+{
+    if (rsvh_default_heap.dbg) rsvi_dbg_fork_unlock(rsvh_default_heap.dbg);
+}
+
 static void hook_exit_report(void)
 {
     rsvi_dbg_t *d = rsvh_default_heap.dbg;
@@ -74,6 +88,7 @@ int rsvi_heap_debug_attach(rsv_heap_t *h, const rsv_debug_opts_t *o)
     h->dbg = d;
     atomic_fetch_add(&rsvi_heap_debug_count, 1);
     if (h->is_default && (o->flags & RSV_DEBUG_LEAKS)) (void)rsvi_os_at_exit(hook_exit_report);
+    if (h->is_default) (void)rsvi_os_atfork(hook_fork_prepare, hook_fork_release, hook_fork_release);
     /* Last: from here on the entry points divert. */
     atomic_thread_fence(memory_order_release);
     h->debug = 1;
