@@ -41,11 +41,18 @@ static inline void *rsvi_os_w32_tls_fast(void)
     }
     return rsvi_os_w32_tls_get();
 }
+/* SetLastError without the two calls: TEB.LastErrorValue is at gs:0x68. */
+static inline void rsvi_os_w32_set_last_error_fast(uint32_t code)
+{
+    __asm__ volatile("movl %0, %%gs:0x68" : : "r"(code) : "memory");
+}
 #elif !defined(_WIN32) && defined(__GNUC__)
 extern _Thread_local void *rsvi_os_w32_tls_slot __attribute__((tls_model("initial-exec")));
 static inline void *rsvi_os_w32_tls_fast(void) { return rsvi_os_w32_tls_slot; }
+#define rsvi_os_w32_set_last_error_fast rsvi_os_w32_set_last_error
 #else
 #define rsvi_os_w32_tls_fast rsvi_os_w32_tls_get
+#define rsvi_os_w32_set_last_error_fast rsvi_os_w32_set_last_error
 #endif
 
 #endif /* RSV_OS_W32ERR_H */

@@ -451,10 +451,39 @@ HGLOBAL RSV_WINAPI RsvGlobalFree(HGLOBAL hMem)
     }
     return w32_gfree(hMem);
 }
-/* Mimics kernel32 GlobalLock (GL-20..GL-25). */
-LPVOID RSV_WINAPI RsvGlobalLock(HGLOBAL hMem) { return w32_glock(hMem, 0); }
-/* Mimics kernel32 GlobalUnlock (GL-30..GL-34). */
-BOOL RSV_WINAPI RsvGlobalUnlock(HGLOBAL hMem) { return w32_gunlock(hMem, 0); }
+/* Mimics kernel32 GlobalLock (GL-20..GL-25).  Fast path: a live moveable
+ * object below the saturated count. */
+LPVOID RSV_WINAPI RsvGlobalLock(HGLOBAL hMem)
+{
+    w32_entry_t *e = w32_entry(hMem);
+    if (RSV_LIKELY(e != NULL)) {
+        void *p = e->ptr;
+        uintptr_t f = atomic_load_explicit(&e->flags, memory_order_relaxed);
+        if (RSV_LIKELY(p && w32_locks(f) < 255 &&
+                       atomic_compare_exchange_strong_explicit(&e->flags, &f, f + ((uintptr_t)1 << E_LOCK_SHIFT),
+                                                               memory_order_relaxed, memory_order_relaxed)))
+            return p;
+    }
+    return w32_glock(hMem, 0);
+}
+
+/* Mimics kernel32 GlobalUnlock (GL-30..GL-34).  Fast path: a locked live
+ * moveable object. */
+BOOL RSV_WINAPI RsvGlobalUnlock(HGLOBAL hMem)
+{
+    w32_entry_t *e = w32_entry(hMem);
+    if (RSV_LIKELY(e != NULL)) {
+        uintptr_t f = atomic_load_explicit(&e->flags, memory_order_relaxed);
+        if (RSV_LIKELY(w32_locks(f) != 0 &&
+                       atomic_compare_exchange_strong_explicit(&e->flags, &f, f - ((uintptr_t)1 << E_LOCK_SHIFT),
+                                                               memory_order_relaxed, memory_order_relaxed))) {
+            if (w32_locks(f) > 1) return TRUE;
+            rsvi_os_w32_set_last_error_fast(NO_ERROR); /* GL-30 */
+            return FALSE;
+        }
+    }
+    return w32_gunlock(hMem, 0);
+}
 /* Mimics kernel32 GlobalHandle (GL-60..GL-64). */
 HGLOBAL RSV_WINAPI RsvGlobalHandle(LPCVOID pMem) { return w32_ghandle(pMem, 0); }
 /* Mimics kernel32 GlobalSize (GL-50..GL-53). */
