@@ -34,7 +34,7 @@ enum {
 };
 /* Sets or clears one reason; only while no other thread uses the pool. */
 void rsvi_pool_set_slow(rsv_pool_t *p, unsigned reason, int on);
-/* Walks the free list and the bitmap: 1 when consistent, 0 otherwise. */
+/* Walks the free list and the in-use map: 1 when consistent, 0 otherwise. */
 int rsvi_pool_validate(rsv_pool_t *p);
 
 #endif /* RSV_ARENA_INTERNAL_H */

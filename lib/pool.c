@@ -3,7 +3,7 @@
  * memory tools, the debug layer), reporting bad frees and corrupted links,
  * reset, ownership and stats.
  *
- * Owns the pool's private header (struct pool_full) and the in-use bitmap.
+ * Owns the pool's private header (struct pool_full) and the in-use map.
  * Must never follow a free-list link it has not validated, never change a
  * pool on a refused free, never allocate from anything but the pool's own
  * regions, never print.  region.c reports commit/reserve failures; this
@@ -27,7 +27,6 @@
 #define POOL_DEFAULT_RESERVE ((size_t)64 << 20)
 #endif
 #define POOL_DEFAULT_BLOCK 64
-#define WORD_BITS RSV_POOL_WORD_BITS
 
 /* The whole header at the start of the blocks region:
  *
@@ -46,7 +45,7 @@ typedef struct pool_full {
     size_t corrupted, bad_frees;
     void *debug;              /* the debug layer's state (issue 7); NULL when off */
     const char *name;
-    rsv_region_t bitmap;      /* the in-use bitmap's region */
+    rsv_region_t usemap;      /* the in-use map's region */
     rsv_region_t region;      /* the blocks region; this struct lives in it */
 } pool_full_t;
 
@@ -173,7 +172,7 @@ rsv_pool_t *rsv_pool_create(const rsv_pool_opts_t *opts)
 
     rsv_region_opts_t bo;
     memset(&bo, 0, sizeof bo);
-    bo.reserve = pool_round(capacity, WORD_BITS) / 8;
+    bo.reserve = capacity;
     rsv_region_t bm;
     if (rsv_region_init(&bm, &bo) != 0) {
         rsv_region_release(&r);
@@ -188,7 +187,7 @@ rsv_pool_t *rsv_pool_create(const rsv_pool_opts_t *opts)
     pool_full_t *f = (pool_full_t *)(void *)r.base;
     memset(f, 0, sizeof *f);
     f->region = r;
-    f->bitmap = bm;
+    f->usemap = bm;
     f->stride = stride;
     f->block_size = want;
     f->align = align;
@@ -202,7 +201,7 @@ rsv_pool_t *rsv_pool_create(const rsv_pool_opts_t *opts)
     while (!((stride >> shift) & 1)) shift++;
     p->shift = shift;
     p->inv = pool_inverse((uintptr_t)(stride >> shift));
-    p->bits = (uintptr_t *)(void *)bm.base;
+    p->used = (unsigned char *)bm.base;
     p->secret = (opts->flags & RSV_POOL_NO_HARDEN) ? 0 : pool_secret(f);
     SAN_VG_CREATE(f, 0);
     SAN_POISON(r.base + hdr, r.committed - hdr);
@@ -218,7 +217,7 @@ void rsv_pool_destroy(rsv_pool_t *p)
     /* Debug layer (issue 7): final checks and leak report. */
     if (f->debug) rsvi_dbg_destroy(f->debug, RSVI_DBG_SITE());
     f->debug = NULL;
-    rsv_region_t bm = f->bitmap, r = f->region;
+    rsv_region_t bm = f->usemap, r = f->region;
     SAN_VG_DESTROY(f);
     SAN_UNPOISON(r.base, r.peak);
     rsv_region_release(&bm);
@@ -242,38 +241,30 @@ void rsvi_pool_set_slow(rsv_pool_t *p, unsigned reason, int on)
     }
 }
 
-/* ---- bitmap ------------------------------------------------------------- */
+/* ---- in-use map --------------------------------------------------------- */
 
-static int pool_bit(const rsv_pool_t *p, size_t i)
+static int pool_used(const rsv_pool_t *p, size_t i)
 {
-    return (int)((p->bits[i / WORD_BITS] >> (i % WORD_BITS)) & 1);
+    return p->used[i];
 }
 
-static void pool_set_bit(rsv_pool_t *p, size_t i, int on)
+static void pool_set_used(rsv_pool_t *p, size_t i, int on)
 {
-    uintptr_t m = (uintptr_t)1 << (i % WORD_BITS);
-    if (on) p->bits[i / WORD_BITS] |= m;
-    else p->bits[i / WORD_BITS] &= ~m;
+    p->used[i] = (unsigned char)(on != 0);
 }
 
-/* Set bits among the first n: the blocks in use.  The fast paths keep no
+/* Blocks marked in use among the first n.  The fast paths keep no
  * counters (each would be one more store-to-load chain per call). */
 static size_t pool_count_used(const rsv_pool_t *p, size_t n)
 {
     size_t total = 0;
-    for (size_t w = 0; w < n / WORD_BITS + (n % WORD_BITS != 0); w++) {
-        uintptr_t x = p->bits[w];
-        while (x) {
-            x &= x - 1;
-            total++;
-        }
-    }
+    for (size_t i = 0; i < n; i++) total += p->used[i];
     return total;
 }
 
 /* ---- alloc -------------------------------------------------------------- */
 
-/* Commits block `i` and its bitmap word.  0, or an error with the pool's
+/* Commits block `i` and its in-use byte.  0, or an error with the pool's
  * state unchanged (a commit that succeeded stays: it is invisible). */
 static int pool_commit_block(pool_full_t *f, size_t i)
 {
@@ -286,8 +277,8 @@ static int pool_commit_block(pool_full_t *f, size_t i)
         SAN_POISON(f->region.base + before, f->region.committed - before);
         SAN_VG_NOACCESS(f->region.base + before, f->region.committed - before);
     }
-    size_t wend = (i / WORD_BITS + 1) * sizeof(uintptr_t);
-    if (wend > f->bitmap.committed) return rsv_region_commit_to(&f->bitmap, wend);
+    size_t wend = i + 1;
+    if (wend > f->usemap.committed) return rsv_region_commit_to(&f->usemap, wend);
     return 0;
 }
 
@@ -297,7 +288,7 @@ static int pool_link_ok(const rsv_pool_t *p, const rsv_pool_list_t *l, uintptr_t
 {
     if (next == 0) return 1;
     size_t j = rsv_pool_block_index(p, next);
-    return j < l->nblocks && !pool_bit(p, j);
+    return j < l->nblocks && !pool_used(p, j);
 }
 
 static void *pool_alloc_locked(pool_full_t *f)
@@ -319,7 +310,7 @@ static void *pool_alloc_locked(pool_full_t *f)
         }
         SAN_POISON((char *)b + f->block_size, f->stride - f->block_size);
         l->head = next;
-        pool_set_bit(p, rsv_pool_block_index(p, b), 1);
+        pool_set_used(p, rsv_pool_block_index(p, b), 1);
         /* HOOK(debug, issue 7): fill / check the quarantine here. */
         SAN_VG_ALLOC(f, (void *)b, f->block_size);
         return (void *)b;
@@ -331,7 +322,7 @@ static void *pool_alloc_locked(pool_full_t *f)
     size_t i = l->nblocks;
     if (pool_commit_block(f, i) != 0) return NULL;
     l->nblocks = i + 1;
-    pool_set_bit(p, i, 1);
+    pool_set_used(p, i, 1);
     void *blk = (void *)(p->lo + i * f->stride);
     SAN_UNPOISON(blk, f->block_size);
     SAN_VG_ALLOC(f, blk, f->block_size);
@@ -362,7 +353,7 @@ static void pool_free_locked(pool_full_t *f, void *block)
     size_t i = rsv_pool_block_index(p, (uintptr_t)block);
     const char *msg = NULL;
     if (i < l->nblocks) {
-        if (!pool_bit(p, i)) msg = "pool: double free (block already free)";
+        if (!pool_used(p, i)) msg = "pool: double free (block already free)";
     } else if ((uintptr_t)block - p->lo < l->nblocks * f->stride) {
         msg = "pool: free of a pointer that is not the start of a block";
     } else {
@@ -374,7 +365,7 @@ static void pool_free_locked(pool_full_t *f, void *block)
         return;
     }
     /* HOOK(debug, issue 7): fill with the freed pattern / quarantine here. */
-    pool_set_bit(p, i, 0);
+    pool_set_used(p, i, 0);
     SAN_UNPOISON(block, sizeof(uintptr_t));
     *(uintptr_t *)block = l->head ^ p->secret;
     l->head = (uintptr_t)block;
@@ -455,7 +446,7 @@ void rsv_pool_reset(rsv_pool_t *p)
     if (RSV_UNLIKELY(f->slow & RSVI_POOL_SLOW_DEBUG)) rsvi_dbg_reclaim(f->debug, NULL, NULL, RSVI_DBG_SITE());
     pool_lock(f);
     rsv_pool_list_t *l = pool_list(f);
-    memset(p->bits, 0, f->bitmap.committed);
+    memset(p->used, 0, f->usemap.committed);
     size_t hdr = (size_t)(p->lo - (uintptr_t)f->region.base);
     SAN_POISON(f->region.base + hdr, f->region.committed - hdr);
     SAN_VG_DESTROY(f);
@@ -486,8 +477,8 @@ void rsv_pool_stats(rsv_pool_t *p, rsv_pool_stats_t *out)
     out->peak = pool_list(f)->nblocks;
     out->carved = pool_list(f)->nblocks;
     out->capacity = f->capacity;
-    out->committed = f->region.committed + f->bitmap.committed;
-    out->reserved = f->region.reserved + f->bitmap.reserved;
+    out->committed = f->region.committed + f->usemap.committed;
+    out->reserved = f->region.reserved + f->usemap.reserved;
     out->corrupted = f->corrupted;
     out->bad_frees = f->bad_frees;
     pool_unlock(f);
@@ -505,19 +496,15 @@ int rsvi_pool_validate(rsv_pool_t *p)
     rsv_pool_list_t *l = pool_list(f);
     int ok = 1;
     size_t used = 0, nfree = 0;
-    for (size_t i = 0; i < l->nblocks; i++) used += (size_t)pool_bit(p, i);
+    for (size_t i = 0; i < l->nblocks; i++) used += (size_t)pool_used(p, i);
     if (used != pool_count_used(p, l->nblocks)) ok = 0;
-    /* No bit is set past the carved blocks. */
-    size_t words = f->bitmap.committed / sizeof(uintptr_t);
-    for (size_t w = l->nblocks / WORD_BITS; ok && w < words; w++) {
-        size_t first = w * WORD_BITS < l->nblocks ? l->nblocks - w * WORD_BITS : 0;
-        uintptr_t past = first ? ~(uintptr_t)0 << first : ~(uintptr_t)0;
-        if (p->bits[w] & past) ok = 0;
-    }
+    /* No block past the carved ones is marked. */
+    for (size_t i = l->nblocks; ok && i < f->usemap.committed; i++)
+        if (p->used[i]) ok = 0;
     /* A list longer than the free blocks has a cycle. */
     for (uintptr_t b = l->head; ok && b; nfree++) {
         size_t i = rsv_pool_block_index(p, b);
-        if (i >= l->nblocks || pool_bit(p, i) || nfree > l->nblocks - used) {
+        if (i >= l->nblocks || pool_used(p, i) || nfree > l->nblocks - used) {
             ok = 0;
             break;
         }
