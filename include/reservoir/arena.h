@@ -47,7 +47,7 @@ enum {
 
 /* Zero in any field means its default; NULL options mean all defaults. */
 typedef struct rsv_arena_opts {
-    size_t reserve;      /* address space per region; default 4 GiB (1 GiB on 32-bit) */
+    size_t reserve;      /* address space per region; default 4 GiB (64 MiB on 32-bit) */
     size_t commit_step;  /* commit granularity; default 64 KiB */
     size_t retain;       /* bytes kept committed past the position after
                             pop_to/reset; default 1 MiB */
