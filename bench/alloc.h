@@ -25,7 +25,10 @@ enum {
                                    including frees on another thread */
     RSVB_CAP_FIXED = 1u << 4,   /* one block size per ctx (a pool): every
                                    size equals create()'s block_size */
-    RSVB_CAP_LARGE = 1u << 5    /* blocks of 1-64 MiB are supported */
+    RSVB_CAP_LARGE = 1u << 5,   /* blocks of 1-64 MiB are supported */
+    RSVB_CAP_FEW = 1u << 6      /* one OS mapping per block: the 100,000-
+                                   block batch would exceed Linux's
+                                   vm.max_map_count under Wine, so skip it */
 };
 
 typedef struct rsvb_alloc {

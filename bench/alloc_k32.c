@@ -140,7 +140,7 @@ static void *k32_virtual_realloc(void *ctx, void *p, size_t old, size_t n)
 }
 
 static const rsvb_alloc_t k32_virtual_ops = {
-    K32_CAPS, k32_dummy_create, k32_nop_destroy,
+    K32_CAPS | RSVB_CAP_FEW, k32_dummy_create, k32_nop_destroy,
     k32_virtual_alloc, k32_virtual_free, k32_virtual_realloc, NULL,
 };
 

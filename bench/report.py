@@ -51,6 +51,8 @@ def fmt_time(ns):
 
 
 def fmt_ratio(r):
+    if r < 0.1:
+        return "%.2g×" % r
     return "%.2f×" % r if r < 10 else "%.0f×" % r
 
 
@@ -417,6 +419,9 @@ def readme(d, outdir, charts):
         L.append(p + "\n")
     if m.get("failed"):
         L.append("## Runs that failed\n")
+        L.append("Expected ones: under Wine, `GlobalAlloc(GMEM_MOVEABLE)` refuses the 65,537th live "
+                 "handle (the batch workload keeps 100,000); `VirtualAlloc` per block makes one Linux "
+                 "mapping per block and is not run in the batch workload (vm.max_map_count).\n")
         for f in m["failed"]:
             L.append("- %s `%s`: %s" % (f["platform"], f["name"], f["error"]))
         L.append("")

@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -31,7 +32,12 @@ EXE = []  # the Linux benchmark program, set by main
 FAMILIES = ["pair", "batch", "realloc", "frame", "entities", "request", "large", "prodcons"]
 
 
+T0 = time.monotonic()
+
+
 def log(msg):
+    if msg.startswith("=="):
+        msg = "%s [%.0f s]" % (msg, time.monotonic() - T0)
     print(msg, flush=True)
 
 
@@ -143,11 +149,11 @@ def run_debug(lib, nochecks_lib, rounds, min_time, tmp, results, contexts):
                 results.append(b)
 
 
-def run_rss(procs, tmp, results, contexts):
+def run_rss(procs, tmp, results, contexts, regex):
     """Each memory benchmark in a fresh process, so one workload's cached
     memory never flatters or hurts the next."""
     for pr in procs:
-        for name in pr.list("^rss/", tmp):
+        for name in pr.list(regex, tmp):
             base = name.split("/iterations")[0]
             data = pr.run(["--benchmark_filter=^%s/" % base.replace(".", "[.]")], "rss", "out.json", tmp)
             if not data:
@@ -182,24 +188,28 @@ def make_inputs(tmp, quick):
     import random
     path = os.path.join(tmp, "lines.txt")
     rnd = random.Random(8)
-    n = 40000 if quick else 150000
+    n = 40000 if quick else 100000
     words = ["".join(rnd.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rnd.randint(3, 12)))
              for _ in range(5000)]
     with open(path, "w") as f:
         for i in range(n):
             f.write(" ".join(rnd.choice(words) for _ in range(rnd.randint(2, 9))) + "\n")
-    return path
+    small = os.path.join(tmp, "lines-small.txt")
+    with open(path) as f, open(small, "w") as g:
+        for i, line in zip(range(n // 8), f):
+            g.write(line)
+    return path, small
 
 
 def run_programs(preloads, rounds, tmp, quick, programs_out):
     """Real programs (issue 6) under each malloc via LD_PRELOAD: wall time
     and peak RSS (ru_maxrss of the child), interleaved rounds."""
-    text = make_inputs(tmp, quick)
+    text, small = make_inputs(tmp, quick)
     py = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
     progs = [
-        ("python-objects", [py, "-c", PY_WORKLOAD.replace("ROUNDS", "3" if quick else "8")]),
+        ("python-objects", [py, "-c", PY_WORKLOAD.replace("ROUNDS", "2" if quick else "4")]),
         ("sort", ["sort", "-S", "256M", "--parallel=1", text]),
-        ("xz", ["xz", "-T1", "-3", "-c", text]),
+        ("xz", ["xz", "-T1", "-3", "-c", small]),
         ("gzip", ["gzip", "-6", "-c", text]),
     ]
     for name, cmd in progs:
@@ -266,6 +276,9 @@ def main():
     ap.add_argument("--nochecks-lib", default="", help="the same built with rsv_checks=off")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--families", default=",".join(FAMILIES))
+    ap.add_argument("--win-families", default="", help="default: --families")
+    ap.add_argument("--debug-rounds", type=int, default=0, help="default: --rounds")
+    ap.add_argument("--rss-filter", default="^rss/", help="which memory benchmarks")
     ap.add_argument("--out", required=True)
     ap.add_argument("--command", default="bench/run")
     ap.add_argument("--source", default="", help="what was built (commit)")
@@ -291,9 +304,9 @@ def main():
     if a.debug_lib:
         log("== Linux: debug features' cost (RSV_DEBUG in libreservoir-malloc.so)")
         run_debug(os.path.abspath(a.debug_lib), os.path.abspath(a.nochecks_lib) if a.nochecks_lib else "",
-                  a.rounds, a.min_time, tmp, results, contexts)
+                  a.debug_rounds or a.rounds, a.min_time, tmp, results, contexts)
     log("== Linux: memory (each in a fresh process)")
-    run_rss(procs, tmp, results, contexts)
+    run_rss(procs, tmp, results, contexts, a.rss_filter)
     if a.program_rounds > 0:
         log("== Linux: real programs under LD_PRELOAD")
         run_programs(preloads, a.program_rounds, tmp, a.quick, programs)
@@ -302,7 +315,8 @@ def main():
         log("== Windows build under Wine: %d rounds, min time %gs" % (a.win_rounds, a.win_min_time))
         wexe = os.path.abspath(a.win_exe)
         wp = Proc("crt-malloc", ["wine", wexe], {"WINEDEBUG": "-all"}, "windows")
-        run_timed([wp], a.win_rounds, a.win_min_time, tmp, results, contexts, families)
+        wfam = [f for f in (a.win_families or a.families).split(",") if f]
+        run_timed([wp], a.win_rounds, a.win_min_time, tmp, results, contexts, wfam)
         try:
             win_note = subprocess.run(["wine", "--version"], capture_output=True, text=True).stdout.strip()
         except OSError:
@@ -335,10 +349,7 @@ def main():
         json.dump(out, f, indent=1)
     log("== %d runs, %d medians, %d failed, %.0f s; wrote %s" %
         (len(results), len(aggs), len(failed), time.monotonic() - t0, a.out))
-    try:
-        os.rmdir(tmp)
-    except OSError:
-        pass
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def cpu_model():

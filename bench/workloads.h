@@ -343,7 +343,9 @@ RSVB_INLINE void rsvb_w_large(rsvb_state *st, const rsvb_alloc_t *a)
 
 /* ---- producer/consumer -------------------------------------------------- */
 
-#define RSVB_RING 1024u /* power of two */
+/* Power of two.  Large, so that on a loaded machine either thread can run a
+ * whole time slice without waiting for the other. */
+#define RSVB_RING 16384u
 typedef struct rsvb_ring {
     _Alignas(64) _Atomic uint32_t head; /* written by the producer */
     _Alignas(64) _Atomic uint32_t tail; /* written by the consumer */
@@ -499,6 +501,7 @@ RSVB_INLINE void rsvb_w_rss(rsvb_state *st, const rsvb_alloc_t *a, const rsvb_rs
 /* Which workloads an allocator with these caps can run. */
 static inline int rsvb_can_batch(unsigned caps, const rsvb_batch_param *bp)
 {
+    if (caps & RSVB_CAP_FEW) return 0;
     if ((caps & RSVB_CAP_FIXED) && bp->mixed) return 0;
     return (caps & RSVB_CAP_FREE) || bp->order == RSVB_LIFO;
 }
