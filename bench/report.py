@@ -56,6 +56,11 @@ def fmt_ratio(r):
     return "%.2f×" % r if r < 10 else "%.0f×" % r
 
 
+def spread(b):
+    """' ±N%' (half the min-max range of the rounds), or '' for one round."""
+    return " ±%.0f%%" % (100 * b["spread"]) if b.get("repetitions", 1) > 1 else ""
+
+
 def order_key(order):
     def k(a):
         return (order.index(a) if a in order else len(order), a)
@@ -120,7 +125,7 @@ def time_table(d, platform, family, order):
                 cells.append("—")
                 dl.append("-")
                 continue
-            cell = "%s ±%.0f%%" % (fmt_time(b["ns"]), 100 * b["spread"])
+            cell = fmt_time(b["ns"]) + spread(b)
             if r is not None:
                 cell += " (**%s**)" % fmt_ratio(r) if al != base else " (1×)"
                 dl.append("%.4g" % r)
@@ -176,8 +181,8 @@ def debug_table(d):
                                              f["name"] == "%s/%s/%s" % (fam, var, al)
                                              for f in d.meta.get("failed", [])) else "—")
                 continue
-            cells.append("%s ±%.0f%% (**%s**)" % (fmt_time(b["ns"]), 100 * b["spread"],
-                                                fmt_ratio(r) if r is not None else "?"))
+            cells.append("%s%s (**%s**)" % (fmt_time(b["ns"]), spread(b),
+                                            fmt_ratio(r) if r is not None else "?"))
         label = {"rsv-preload": "off (checks compiled in)",
                  "rsv-preload-checks-off": "compiled out (rsv_checks=off build)"}.get(
                      al, al.replace("rsv-preload+", ""))
@@ -387,7 +392,8 @@ def readme(d, outdir, charts):
         if not fams:
             continue
         L.append("## %s\n" % title)
-        L.append("Cells: median time ±spread (**ratio vs %s**).\n" % BASE[platform])
+        L.append("Cells: median time ±spread (**ratio vs %s**); no ± when the run had one round.\n"
+                 % BASE[platform])
         for fam in fams:
             t, _ = time_table(d, platform, fam, order)
             L.append("### %s — %s; %s\n" % (fam, FAMILY_TEXT[fam][0], FAMILY_TEXT[fam][1]))

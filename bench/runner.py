@@ -79,8 +79,10 @@ class Proc:
                 log("  %-9s %s" % (tag, line))
         rc = p.wait()
         path = os.path.join(cwd, out_json)
-        if rc != 0 or not os.path.exists(path):
+        if rc not in (0, 3) or not os.path.exists(path):  # 3: some benchmark failed, JSON says which
             log("  %-9s process %s exited %d" % (tag, self.alloc, rc))
+            if os.path.exists(path):
+                os.unlink(path)
             return None
         try:
             with open(path) as f:

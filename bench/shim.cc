@@ -10,6 +10,9 @@
 #include <cstring>
 
 namespace {
+// Set when any benchmark failed (rsvb_skip); rsvb_main's exit status says so.
+bool any_error = false;
+
 benchmark::State &S(rsvb_state *st) { return *reinterpret_cast<benchmark::State *>(st); }
 const benchmark::State &S(const rsvb_state *st)
 {
@@ -51,7 +54,11 @@ int rsvb_keep_running(rsvb_state *st, int64_t batch)
 }
 void rsvb_pause(rsvb_state *st) { S(st).PauseTiming(); }
 void rsvb_resume(rsvb_state *st) { S(st).ResumeTiming(); }
-void rsvb_skip(rsvb_state *st, const char *msg) { S(st).SkipWithError(msg); }
+void rsvb_skip(rsvb_state *st, const char *msg)
+{
+    any_error = true;
+    S(st).SkipWithError(msg);
+}
 
 int rsvb_thread_index(const rsvb_state *st) { return static_cast<int>(S(st).thread_index()); }
 int rsvb_thread_count(const rsvb_state *st) { return static_cast<int>(S(st).threads()); }
@@ -77,7 +84,7 @@ int rsvb_main(int argc, char **argv)
     if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
-    return 0;
+    return any_error ? 3 : 0;
 }
 
 }  // extern "C"

@@ -55,7 +55,8 @@ void rsvb_label(rsvb_state *st, const char *label);
 void rsvb_context(const char *key, const char *value);
 
 /* Initialize (parses --benchmark_* flags), run, shut down.  Returns the
- * process exit status. */
+ * process exit status: 0, 1 for bad arguments, 3 when a benchmark failed
+ * (rsvb_skip; the output says which). */
 int rsvb_main(int argc, char **argv);
 
 #ifdef __cplusplus
