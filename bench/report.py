@@ -404,7 +404,9 @@ def readme(d, outdir, charts):
         if r:
             L.append("### Memory — peak resident MiB / resident MiB after freeing everything\n")
             L.append("Each cell: one fresh process running the workload twice; peak and final "
-                     "resident size minus the resident size before the first run (Linux VmHWM/VmRSS). "
+                     "resident size minus the resident size before the first run (%s). " % (
+                         "Linux VmHWM/VmRSS" if platform == "linux" else
+                         "working set and peak working set from GetProcessMemoryInfo, under Wine") +
                      "Arena, pool and heap rows hold their memory until destroyed: *after* is after "
                      "free/reset, before destroy.\n")
             L.append(r + "\n")

@@ -281,6 +281,7 @@ def main():
     ap.add_argument("--win-families", default="", help="default: --families")
     ap.add_argument("--debug-rounds", type=int, default=0, help="default: --rounds")
     ap.add_argument("--rss-filter", default="^rss/", help="which memory benchmarks")
+    ap.add_argument("--win-rss-filter", default="", help="memory benchmarks under Wine (none by default)")
     ap.add_argument("--out", required=True)
     ap.add_argument("--command", default="bench/run")
     ap.add_argument("--source", default="", help="what was built (commit)")
@@ -319,6 +320,9 @@ def main():
         wp = Proc("crt-malloc", ["wine", wexe], {"WINEDEBUG": "-all"}, "windows")
         wfam = [f for f in (a.win_families or a.families).split(",") if f]
         run_timed([wp], a.win_rounds, a.win_min_time, tmp, results, contexts, wfam)
+        if a.win_rss_filter:
+            log("== Windows build under Wine: memory (each in a fresh process)")
+            run_rss([wp], tmp, results, contexts, a.win_rss_filter)
         try:
             win_note = subprocess.run(["wine", "--version"], capture_output=True, text=True).stdout.strip()
         except OSError:
