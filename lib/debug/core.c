@@ -129,6 +129,23 @@ static int dbg_check_freed(rsvi_dbg_t *d, const dbg_entry_t *e, uintptr_t lo, ui
     return 0;
 }
 
+/* Rewrites a reported block's canaries (or guard slack), so that one
+ * corruption is reported once, not again at every later check. */
+static void dbg_repair(rsvi_dbg_t *d, const dbg_entry_t *e)
+{
+    unsigned char *user = (unsigned char *)e->key;
+    if (e->guard) {
+        uintptr_t lo = e->key & ~(uintptr_t)(d->page - 1);
+        uintptr_t hi = (e->key + (e->size ? e->size : 1) + d->page - 1) & ~(uintptr_t)(d->page - 1);
+        memset((void *)lo, RSV_DEBUG_CANARY_BYTE, e->key - lo);
+        memset(user + e->size, RSV_DEBUG_CANARY_BYTE, hi - (e->key + e->size));
+    } else if (d->o.flags & RSV_DEBUG_CANARY) {
+        unsigned char *raw = (unsigned char *)e->raw;
+        memset(raw, RSV_DEBUG_CANARY_BYTE, (size_t)(user - raw));
+        memset(user + e->size, RSV_DEBUG_CANARY_BYTE, e->raw_size - (size_t)(user - raw) - e->size);
+    }
+}
+
 static void dbg_report_check(rsvi_dbg_t *d, int kind, const dbg_entry_t *e, uintptr_t bad,
                              const void *site, const char *label)
 {
@@ -136,6 +153,12 @@ static void dbg_report_check(rsvi_dbg_t *d, int kind, const dbg_entry_t *e, uint
                        : kind == RSV_BUG_UNDERRUN ? "canary before the block overwritten"
                        : "freed block written after free";
     dbgi_report(d, (rsv_debug_kind_t)kind, e, (const void *)bad, site, label, detail);
+    if (kind != RSV_BUG_USE_AFTER_FREE) {
+        dbg_repair(d, e);
+    } else if (!e->guard && !e->reclaimed) {
+        memset((void *)e->key, RSV_DEBUG_FREE_BYTE, e->size);
+        dbg_repair(d, e);
+    }
 }
 
 /* ---- quarantine -------------------------------------------------------- */

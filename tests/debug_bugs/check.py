@@ -24,8 +24,13 @@ ALLOCS = ['arena', 'pool', 'heap', 'win32', 'malloc']
 # (bug.h's helpers may be inlined into their callers).
 OWN = {'main', 'bug_alloc', 'make_name', 'make_node', 'bug_churn'}
 # Through the Win32 façade the heap sees the façade's call, not the
-# program's: without RSV_DEBUG=backtrace the site is the façade function.
-OWN_WIN32 = OWN | {'RsvHeapAlloc', 'w32_alloc'}
+# program's: without RSV_DEBUG=backtrace the site is a façade function.
+
+
+def own(alloc, fn):
+    if fn in OWN:
+        return True
+    return alloc == 'win32' and fn is not None and (fn.startswith('Rsv') or fn.startswith('w32_'))
 
 HEAD = r'reservoir: {kind}: (arena|pool|heap) "[^"]*": '
 BLOCK = r'block 0x[0-9a-f]+ size {size}: '
@@ -181,7 +186,7 @@ def run(c):
         for mod, off in sites:
             fn = function_at(exe, int(off, 16)) if mod == os.path.basename(exe) else None
             fn = fn.split('.')[0] if fn else fn  # make_name.isra.0 -> make_name
-            if fn not in (OWN_WIN32 if c['alloc'] == 'win32' else OWN):
+            if not own(c['alloc'], fn):
                 problems.append('allocation site %s+0x%s is in %s, not the program' % (mod, off, fn))
     if problems:
         problems += ['stderr: ' + l for l in lines[:12]] + ['stdout: ' + l for l in p.stdout.splitlines()[:4]]

@@ -13,8 +13,8 @@
 #include "debug/dbg.h"
 #include "internal.h"
 #include "os/backtrace.h"
-#include "reservoir/debug.h"
-#include "reservoir/vm.h"
+#include "reservoir.h"
+#include "reservoir/win32.h"
 #include "tap.h"
 
 static void *be_alloc(void *ctx, size_t size, size_t align)
@@ -53,6 +53,27 @@ static void on_segv(int sig)
     _exit(42);
 }
 
+/* Child started with RSV_DEBUG set: the bug `what` through the façade or
+ * malloc; the debug layer must stop the program (abort: exit code 3). */
+static int env_child(const char *what)
+{
+    signal(SIGSEGV, on_segv);
+    if (strcmp(what, "facade") == 0) {
+        HANDLE h = RsvHeapCreate(0, 0, 0);
+        char *p = RsvHeapAlloc(h, 0, 24);
+        p[24] = 1;
+        RsvHeapFree(h, 0, p);
+    } else if (strcmp(what, "malloc") == 0) {
+        char *p = rsv_malloc(40);
+        rsv_free(p);
+        rsv_free(p);
+    } else if (strcmp(what, "guard") == 0) {
+        volatile char *p = rsv_malloc(16);
+        p[16] = 1;
+    }
+    return 0;
+}
+
 /* Child: the write named by `what` must fault. */
 static int child_main(const char *what)
 {
@@ -80,6 +101,19 @@ static void *__attribute__((noinline)) leak_here(rsvi_dbg_t *d)
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "--child") == 0) return child_main(argv[2]);
+    if (argc == 3 && strcmp(argv[1], "--env") == 0) return env_child(argv[2]);
+
+    /* RSV_DEBUG reaches the façade's heaps and malloc in a new process. */
+    static const char *const envs[][3] = {{"RSV_DEBUG=canary", "facade", "3"},
+                                          {"RSV_DEBUG=fill", "malloc", "3"},
+                                          {"RSV_DEBUG=guard", "guard", "42"}};
+    for (int i = 0; i < 3; i++) {
+        _putenv(envs[i][0]);
+        intptr_t rc = _spawnl(_P_WAIT, argv[0], argv[0], "--env", envs[i][1], NULL);
+        CHECK(rc == atoi(envs[i][2]), "%s: %s bug stops the program (child exit %d)", envs[i][0], envs[i][1],
+              (int)rc);
+    }
+    _putenv("RSV_DEBUG=");
 
     static const char *faults[] = {"over", "under", "uaf"};
     for (int i = 0; i < 3; i++) {
@@ -122,6 +156,51 @@ int main(int argc, char **argv)
           "leak reported at destroy");
     CHECK(strstr(last_text, "reservoir:     #0 0x") != NULL, "backtrace frames listed");
     CHECK(strstr(last_text, ".exe+0x") != NULL, "frames named module+offset: %.200s", last_text);
+
+    /* The allocators with debug options. */
+    rsv_debug_opts_t o;
+    memset(&o, 0, sizeof o);
+    o.flags = RSV_DEBUG_CANARY | RSV_DEBUG_QUARANTINE | RSV_DEBUG_LEAKS;
+    o.report.fn = capture;
+    rsv_arena_opts_t ao = {0};
+    ao.debug = &o;
+    rsv_arena_t *ar = rsv_arena_create(&ao);
+    size_t mark = rsv_arena_pos(ar);
+    char *ap = rsv_arena_alloc(ar, 24);
+    ap[24] = 1;
+    reports = 0;
+    rsv_arena_pop_to(ar, mark);
+    CHECK(reports == 1 && last.kind == RSV_BUG_OVERRUN && last.block == ap, "arena: overrun found at pop_to");
+    ap[3] = 1;
+    (void)rsv_arena_alloc(ar, 64);
+    CHECK(reports == 2 && last.kind == RSV_BUG_USE_AFTER_FREE && last.offset == 3,
+          "arena: write after pop found when the memory is reused");
+    rsv_arena_destroy(ar);
+    CHECK(reports == 3 && last.kind == RSV_BUG_LEAK && last.leak_blocks == 1, "arena: leak at destroy");
+
+    reports = 0;
+    rsv_pool_opts_t po = {0};
+    po.block_size = 32;
+    po.debug = &o;
+    rsv_pool_t *pl = rsv_pool_create(&po);
+    char *pb = rsv_pool_alloc(pl);
+    pb[-1] = 1;
+    rsv_pool_free(pl, pb);
+    CHECK(reports == 1 && last.kind == RSV_BUG_UNDERRUN && last.offset == -1, "pool: underrun found at free");
+    (void)rsv_pool_alloc(pl);
+    rsv_pool_destroy(pl);
+    CHECK(reports == 2 && last.kind == RSV_BUG_LEAK && last.leak_blocks == 1, "pool: leak at destroy");
+
+    reports = 0;
+    rsv_heap_opts_t ho = {0};
+    ho.debug = &o;
+    rsv_heap_t *hp = rsv_heap_create(&ho);
+    char *hb = rsv_heap_alloc(hp, 50);
+    CHECK(rsv_heap_usable_size(hp, hb) == 50 && rsv_heap_of(hb) == hp, "heap: decorated block found by address");
+    rsv_heap_free(hp, hb);
+    rsv_heap_free(hp, hb);
+    CHECK(reports == 1 && last.kind == RSV_BUG_DOUBLE_FREE, "heap: double free");
+    rsv_heap_destroy(hp);
 
     void *frames[8];
     CHECK(rsvi_os_backtrace(frames, 8) >= 2, "CaptureStackBackTrace returns frames");
