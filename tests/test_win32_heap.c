@@ -1233,3 +1233,54 @@ Test(heap, default_exception_handler_names_status, T)
     cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
     cr_assert_not_null(strstr(buf, "reservoir: win32 exception STATUS_NO_MEMORY (0xC0000017)\n"), "got: %s", buf);
 }
+
+/* ---- fault injection: failures leave heaps as they were ------------------ */
+
+#include "internal.h"
+
+Test(heap, faults_heap_create, T)
+{
+    DWORD n0 = RsvGetProcessHeaps(0, NULL);
+    for (unsigned n = 1; n <= 3; n++)
+        for (int persistent = 0; persistent < 2; persistent++) {
+            rsvi_fault_set(RSVI_FAULT_RESERVE, n, persistent);
+            HANDLE hs[4];
+            for (int i = 0; i < 4; i++) {
+                RsvSetLastError(0xdeadbeef);
+                hs[i] = RsvHeapCreate(0, 0, 0);
+                if (!hs[i]) cr_assert_eq(RsvGetLastError(), ERROR_NOT_ENOUGH_MEMORY);
+                else cr_assert_not_null(RsvHeapAlloc(hs[i], 0, 100));
+            }
+            rsvi_fault_clear();
+            DWORD live = 0;
+            for (int i = 0; i < 4; i++) live += hs[i] != NULL;
+            cr_assert_eq(RsvGetProcessHeaps(0, NULL), n0 + live);
+            for (int i = 0; i < 4; i++)
+                if (hs[i]) cr_assert(RsvHeapDestroy(hs[i]));
+            cr_assert_eq(RsvGetProcessHeaps(0, NULL), n0);
+        }
+}
+
+Test(heap, faults_large_alloc_and_realloc, T)
+{
+    HANDLE h = new_heap(0, 0, 0);
+    unsigned char *small = RsvHeapAlloc(h, 0, 100);
+    memset(small, 0x6B, 100);
+    enum rsvi_fault_kind kinds[] = {RSVI_FAULT_RESERVE, RSVI_FAULT_COMMIT};
+    for (int k = 0; k < 2; k++)
+        for (int persistent = 0; persistent < 2; persistent++) {
+            rsvi_fault_set(kinds[k], 1, persistent);
+            RsvSetLastError(0xdeadbeef);
+            void *big = RsvHeapAlloc(h, 0, 16 * A);
+            void *moved = RsvHeapReAlloc(h, 0, small, 32 * A);
+            rsvi_fault_clear();
+            if (!big) cr_assert_eq(RsvGetLastError(), ERROR_NOT_ENOUGH_MEMORY);
+            else cr_assert(RsvHeapFree(h, 0, big));
+            if (moved) small = moved;
+            cr_assert(RsvHeapValidate(h, 0, small));
+            for (int i = 0; i < 100; i++) cr_assert_eq(small[i], 0x6B);
+            cr_assert(RsvHeapValidate(h, 0, NULL));
+        }
+    cr_assert_not_null(RsvHeapAlloc(h, 0, 16 * A));
+    cr_assert(RsvHeapDestroy(h));
+}

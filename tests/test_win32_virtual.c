@@ -711,3 +711,57 @@ Test(virtual, article_three_page_states, T)
     release(p);
     cr_assert_eq(q(p).State, MEM_FREE);
 }
+
+/* ---- fault injection: every vm failure leaves the table as it was --------- */
+
+#include "internal.h"
+
+Test(virtual, faults_new_allocation, T)
+{
+    enum rsvi_fault_kind kinds[] = {RSVI_FAULT_RESERVE, RSVI_FAULT_COMMIT, RSVI_FAULT_PROTECT};
+    for (int k = 0; k < 3; k++)
+        for (unsigned n = 1; n <= 3; n++)
+            for (int persistent = 0; persistent < 2; persistent++) {
+                rsvi_fault_set(kinds[k], n, persistent);
+                char *p[4];
+                for (int i = 0; i < 4; i++) {
+                    RsvSetLastError(0xdeadbeef);
+                    p[i] = RsvVirtualAlloc(NULL, 0x3000, MEM_RESERVE | MEM_COMMIT, PAGE_READONLY);
+                    if (!p[i]) cr_assert_eq(RsvGetLastError(), ERROR_NOT_ENOUGH_MEMORY);
+                    else cr_assert_eq(q(p[i]).Protect, PAGE_READONLY);
+                }
+                rsvi_fault_clear();
+                for (int i = 0; i < 4; i++) {
+                    if (!p[i]) continue;
+                    MEMORY_BASIC_INFORMATION m = q(p[i]);
+                    cr_assert_eq(m.State, MEM_COMMIT);
+                    cr_assert_eq(m.RegionSize, 0x3000);
+                    release(p[i]);
+                }
+                char *ok = RsvVirtualAlloc(NULL, 0x3000, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+                cr_assert_not_null(ok);
+                ok[0x2FFF] = 1;
+                release(ok);
+            }
+}
+
+Test(virtual, faults_commit_into_reservation, T)
+{
+    char *p = reserve(0x10000, PAGE_NOACCESS);
+    for (unsigned n = 1; n <= 2; n++)
+        for (int persistent = 0; persistent < 2; persistent++) {
+            rsvi_fault_set(n == 1 ? RSVI_FAULT_COMMIT : RSVI_FAULT_PROTECT, 1, persistent);
+            RsvSetLastError(0xdeadbeef);
+            LPVOID r = RsvVirtualAlloc(p + 0x4000, 0x2000, MEM_COMMIT, PAGE_READONLY);
+            rsvi_fault_clear();
+            cr_assert_null(r);
+            cr_assert_eq(RsvGetLastError(), ERROR_NOT_ENOUGH_MEMORY);
+            MEMORY_BASIC_INFORMATION m = q(p + 0x4000);
+            /* unchanged: a commit that failed records nothing */
+            cr_assert_eq(m.State, MEM_RESERVE);
+            cr_assert_eq(q(p).RegionSize, 0x10000);
+        }
+    cr_assert_eq(RsvVirtualAlloc(p + 0x4000, 0x2000, MEM_COMMIT, PAGE_READWRITE), p + 0x4000);
+    p[0x4000] = 1;
+    release(p);
+}

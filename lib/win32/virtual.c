@@ -136,11 +136,27 @@ static int w32_apply(w32_valloc_t *v, uintptr_t s, uintptr_t e, DWORD prot)
     return 0;
 }
 
-/* Commits [s, e) inside v with prot (VA-7, VA-10, VA-11). */
+/* Commits [s, e) inside v with prot (VA-7, VA-10, VA-11).  On failure
+ * the pages that were reserved are reserved again: the table and the OS
+ * agree that nothing changed. */
 static int w32_commit(w32_valloc_t *v, uintptr_t s, uintptr_t e, DWORD prot)
 {
     int err = rsv_vm_commit((void *)s, e - s);
     if (!err) err = w32_apply(v, s, e, prot);
+    if (err) {
+        size_t pg = w32_pg();
+        const unsigned char *pb = v->pages + (s - v->base) / pg;
+        for (uintptr_t a = s; a < e;) {
+            if (pb[(a - s) / pg] & PG_COMMITTED) {
+                a += pg;
+                continue;
+            }
+            uintptr_t b = a;
+            while (b < e && !(pb[(b - s) / pg] & PG_COMMITTED)) b += pg;
+            (void)rsv_vm_decommit((void *)a, b - a);
+            a = b;
+        }
+    }
     return err;
 }
 
