@@ -659,6 +659,40 @@ static void article_sequences(const api_t *a, log_t *L)
     B(a->VirtualFree(v, 0, MEM_RELEASE));
 }
 
+/* HEAP_GENERATE_EXCEPTIONS: both raise a structured exception; a vectored
+ * handler records its code and jumps back (the exception is non-continuable,
+ * so the handler never returns to it). */
+static void *exc_jump[5];
+static volatile DWORD exc_code;
+
+static LONG CALLBACK exc_handler(PEXCEPTION_POINTERS info)
+{
+    exc_code = info->ExceptionRecord->ExceptionCode;
+    __builtin_longjmp(exc_jump, 1);
+}
+
+static void exceptions(const api_t *a, log_t *L)
+{
+    HANDLE ph = a->GetProcessHeap();
+    PVOID veh = AddVectoredExceptionHandler(1, exc_handler);
+    exc_code = 0;
+    if (__builtin_setjmp(exc_jump) == 0) {
+        void *p = a->HeapAlloc(ph, HEAP_GENERATE_EXCEPTIONS, ~(SIZE_T)0);
+        PT(p);
+    }
+    RemoveVectoredExceptionHandler(veh);
+    V(exc_code);
+    /* Not compared: a heap created with HEAP_GENERATE_EXCEPTIONS raises on
+     * a plain HeapAlloc per the docs (HC-12), which the façade does; Wine 8
+     * returns NULL without raising. */
+    /* without the flag: no exception, NULL + last error */
+    exc_code = 0;
+    CLR();
+    PT(a->HeapAlloc(ph, 0, ~(SIZE_T)0));
+    ERR();
+    V(exc_code);
+}
+
 /* ---- driver ------------------------------------------------------------------- */
 
 static log_t logs[2];
@@ -676,9 +710,9 @@ static void run(const char *name, void (*fn)(const api_t *, log_t *))
             break;
         }
     for (int i = 0; i < logs[0].n && i < logs[1].n; i++)
-        if (logs[0].r[i].v != logs[1].r[i].v)
-            printf("# %s: line %d: kernel32 %#llx, reservoir %#llx\n", name, logs[0].r[i].line,
-                   (unsigned long long)logs[0].r[i].v, (unsigned long long)logs[1].r[i].v);
+        if (logs[0].r[i].v != logs[1].r[i].v || logs[0].r[i].line != logs[1].r[i].line)
+            printf("# %s: step %d: kernel32 line %d %#llx, reservoir line %d %#llx\n", name, i, logs[0].r[i].line,
+                   (unsigned long long)logs[0].r[i].v, logs[1].r[i].line, (unsigned long long)logs[1].r[i].v);
     CHECK(bad < 0 && logs[0].n > 0, "%s: %d steps identical in kernel32 and reservoir", name, logs[0].n);
 }
 
@@ -693,5 +727,15 @@ int main(void)
     run("virtual_basic", virtual_basic);
     run("virtual_args", virtual_args);
     run("article_sequences", article_sequences);
+    run("exceptions", exceptions);
+
+    /* Façade only (Wine differs, see above): HC-12 on Windows. */
+    HANDLE h = RsvHeapCreate(HEAP_GENERATE_EXCEPTIONS, 0, 0);
+    PVOID veh = AddVectoredExceptionHandler(1, exc_handler);
+    exc_code = 0;
+    if (__builtin_setjmp(exc_jump) == 0) (void)RsvHeapAlloc(h, 0, ~(SIZE_T)0);
+    RemoveVectoredExceptionHandler(veh);
+    CHECK(exc_code == STATUS_NO_MEMORY, "HC_12: a heap created with HEAP_GENERATE_EXCEPTIONS raises STATUS_NO_MEMORY");
+    CHECK(RsvHeapDestroy(h), "HC_12: the heap is still usable and destroyable");
     return tap_done();
 }
