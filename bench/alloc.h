@@ -26,9 +26,12 @@ enum {
     RSVB_CAP_FIXED = 1u << 4,   /* one block size per ctx (a pool): every
                                    size equals create()'s block_size */
     RSVB_CAP_LARGE = 1u << 5,   /* blocks of 1-64 MiB are supported */
-    RSVB_CAP_FEW = 1u << 6      /* one OS mapping per block: the 100,000-
+    RSVB_CAP_FEW = 1u << 6,     /* one OS mapping per block: the 100,000-
                                    block batch would exceed Linux's
                                    vm.max_map_count under Wine, so skip it */
+    RSVB_CAP_DEBUGROW = 1u << 7 /* a debug-feature row: only the workloads
+                                   of the debug-cost table (pair 16-4 KiB,
+                                   frame, entities, request/t1) */
 };
 
 typedef struct rsvb_alloc {
@@ -67,5 +70,9 @@ void rsvb_register_k32_global_fixed(const char *name);
 void rsvb_register_k32_global_moveable(const char *name);
 void rsvb_register_k32_local(const char *name);
 void rsvb_register_k32_virtual(const char *name);
+/* alloc_debug.c: heap, arena and pool rows with one debug feature each,
+ * named "<allocator>+<feature>"; with_base: also the rows with debug off,
+ * over the same workloads, named "rsv-heap", "rsv-arena", "rsv-pool". */
+void rsvb_register_debug(int with_base);
 
 #endif /* RSVB_ALLOC_H */

@@ -8,6 +8,9 @@
  *                     the allocator it preloads.
  *   RSVB_ONLY_MALLOC  if set, register only the process malloc's rows (the
  *                     preloaded processes measure nothing else).
+ *   RSVB_ONLY_DEBUG   if set, register only the debug-feature rows and their
+ *                     debug-off baselines (the debug-cost phase).
+ *   RSVB_NO_DEBUG     if set, leave the debug-feature rows out.
  * Must never: measure anything itself. */
 #include "alloc.h"
 #include "origin.h"
@@ -21,6 +24,12 @@ int main(int argc, char **argv)
     const char *malloc_name = getenv("RSVB_MALLOC_NAME");
     rsvb_tables_init();
     rsvb_context("rsvb_malloc_origin", rsvb_malloc_origin());
+#if RSVB_HAVE_DEBUG
+    if (getenv("RSVB_ONLY_DEBUG")) {
+        rsvb_register_debug(1);
+        return rsvb_main(argc, argv);
+    }
+#endif
 #if RSVB_WINDOWS
     rsvb_register_malloc(malloc_name ? malloc_name : "crt-malloc");
 #else
@@ -50,6 +59,9 @@ int main(int argc, char **argv)
 #endif
 #if RSVB_HAVE_RSV_MALLOC
     rsvb_register_rsv_malloc("rsv_malloc");
+#endif
+#if RSVB_HAVE_DEBUG
+    if (!getenv("RSVB_NO_DEBUG")) rsvb_register_debug(0);
 #endif
 #if RSVB_HAVE_FACADE
     rsvb_register_facade_heap("RsvHeapAlloc");

@@ -80,7 +80,10 @@ class Data:
                 self.med[(b["platform"], b["run_name"])] = b
 
     def rows(self, platform, family):
-        return [b for (p, _), b in self.med.items() if p == platform and b["family"] == family]
+        """Medians of one platform and family; debug-feature rows ("+")
+        only in the debug table."""
+        return [b for (p, _), b in self.med.items() if p == platform and b["family"] == family
+                and (p == "linux-debug" or "+" not in b["allocator"])]
 
     def get(self, platform, family, variant, alloc):
         for b in self.rows(platform, family):
@@ -156,9 +159,20 @@ def rss_table(d, platform, order):
     return "\n".join(lines)
 
 
+DEBUG_FEATS = ("fill", "canary", "quarantine", "guard", "leaks", "all")
+
+
+def debug_base(al):
+    """The debug-off row a debug row is compared with."""
+    if al == "rsv-preload-checks-off":
+        return "rsv-preload"
+    return al.split("+", 1)[0]
+
+
 def debug_table(d):
-    """Issue 7: rows = debug configurations of libreservoir-malloc.so,
-    columns = workloads, cells = median (ratio vs debug off, same run)."""
+    """Issue 7: rows = allocators with one debug feature on (and the
+    baselines), columns = workloads, cells = median (ratio vs the same
+    allocator with debug off, same run)."""
     rows = [b for (p, _), b in d.med.items() if p == "linux-debug"]
     if not rows:
         return None
@@ -166,26 +180,30 @@ def debug_table(d):
     cols = sorted({(b["family"], b["variant"]) for b in rows},
                   key=lambda c: (fams.index(c[0]) if c[0] in fams else 99, variants_of(
                       [x for x in rows if x["family"] == c[0]]).index(c[1])))
-    order = ["rsv-preload-checks-off", "rsv-preload"] + ["rsv-preload+" + f for f in
-                                                         ("fill", "canary", "quarantine", "guard", "leaks", "all")]
+    order = []
+    for base in ("rsv-preload", "rsv-heap", "rsv-arena", "rsv-pool"):
+        if base == "rsv-preload":
+            order.append("rsv-preload-checks-off")
+        order += [base] + [base + "+" + f for f in DEBUG_FEATS]
     allocs = sorted({b["allocator"] for b in rows}, key=order_key(order))
-    lines = ["| RSV_DEBUG | " + " | ".join("%s/%s" % c for c in cols) + " |",
+    failed = {f["name"].split("/real_time")[0] for f in d.meta.get("failed", [])
+              if f["platform"] == "linux-debug"}
+    lines = ["| allocator (debug) | " + " | ".join("%s/%s" % c for c in cols) + " |",
              "|---|" + "---|" * len(cols)]
     for al in allocs:
         cells = []
         for fam, var in cols:
             b = d.get("linux-debug", fam, var, al)
-            r = d.ratio("linux-debug", fam, var, al, "rsv-preload")
+            r = d.ratio("linux-debug", fam, var, al, debug_base(al))
             if not b:
-                cells.append("failed" if any(f["name"].startswith("%s/%s/%s/" % (fam, var, al)) or
-                                             f["name"] == "%s/%s/%s" % (fam, var, al)
-                                             for f in d.meta.get("failed", [])) else "—")
+                cells.append("failed" if "%s/%s/%s" % (fam, var, al) in failed else "—")
                 continue
             cells.append("%s%s (**%s**)" % (fmt_time(b["ns"]), spread(b),
                                             fmt_ratio(r) if r is not None else "?"))
-        label = {"rsv-preload": "off (checks compiled in)",
-                 "rsv-preload-checks-off": "compiled out (rsv_checks=off build)"}.get(
-                     al, al.replace("rsv-preload+", ""))
+        label = {"rsv-preload": "rsv-preload (debug off)",
+                 "rsv-preload-checks-off": "rsv-preload, rsv_checks=off build"}.get(al, al)
+        if al in ("rsv-heap", "rsv-arena", "rsv-pool"):
+            label += " (debug off)"
         lines.append("| %s | %s |" % (label, " | ".join(cells)))
     return "\n".join(lines)
 
@@ -259,6 +277,11 @@ def headlines(d):
         add("RSV_DEBUG=%s / off: pair 64 B, frame" % feat,
             [d.ratio(D, "pair", "64", "rsv-preload+" + feat, "rsv-preload"),
              d.ratio(D, "frame", "10k", "rsv-preload+" + feat, "rsv-preload")])
+    for al in ("rsv-heap", "rsv-arena", "rsv-pool"):
+        for feat in ("fill", "canary", "quarantine", "guard"):
+            fam, var = ("entities", "192") if al == "rsv-pool" else ("frame", "10k")
+            add("%s+%s / debug off: pair 64 B, %s" % (al, feat, fam),
+                [d.ratio(D, "pair", "64", al + "+" + feat, al), d.ratio(D, fam, var, al + "+" + feat, al)])
     W = "windows"
     add("Wine: RsvHeapAlloc / HeapAlloc (private heap), pair 16–256 B (target ≤ 0.1×)",
         [d.ratio(W, "pair", v, "RsvHeapAlloc", "HeapAlloc-private") for v in ("16", "64", "256")])
@@ -413,11 +436,14 @@ def readme(d, outdir, charts):
     t = debug_table(d)
     if t:
         L.append("## Debug features' cost (issue 7)\n")
-        L.append("`libreservoir-malloc.so` preloaded with `RSV_DEBUG=<feature>`, one process per "
-                 "setting, interleaved rounds like the rest; ratios vs the same library with the debug "
-                 "layer compiled in but switched off. The first row is a library built with "
-                 "`-Drsv_checks=off` (debug layer compiled out): a ratio near 1× means switched-off "
-                 "debugging costs nothing on the fast path.\n")
+        L.append("Two ways in: `libreservoir-malloc.so` preloaded with `RSV_DEBUG=<feature>` (one "
+                 "process per setting), and the heap, arena and pool created with one "
+                 "`rsv_debug_opts_t` flag (`rsv-heap+fill`, ...; one process). Interleaved rounds "
+                 "like the rest; each ratio is against the same allocator with the debug layer "
+                 "compiled in but switched off. `rsv-preload, rsv_checks=off build` is the library "
+                 "built with `-Drsv_checks=off` (debug layer compiled out): a ratio near 1× there "
+                 "means switched-off debugging costs nothing on the fast path. `all` = "
+                 "fill, canary, quarantine, leaks (RSV_DEBUG's meaning).\n")
         L.append(t + "\n")
     p = program_table(d)
     if p:

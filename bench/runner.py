@@ -119,20 +119,23 @@ def run_timed(procs, rounds, min_time, tmp, results, contexts, families):
                     results.append(b)
 
 
-DEBUG_FILTER = "^(pair/(16|64|256|4KiB)|frame/10k|request/t1)/"
+DEBUG_FILTER = "^(pair/(16|64|256|4KiB)|frame/10k|entities/192|request/t1)/"
 DEBUG_FEATURES = ["fill", "canary", "quarantine", "guard", "leaks", "all"]
 
 
 def run_debug(lib, nochecks_lib, rounds, min_time, tmp, results, contexts):
     """Issue 7: each debug feature's cost, switched on through RSV_DEBUG in
     libreservoir-malloc.so, against the same library with debug off, and
-    against a library built with rsv_checks=off (debug compiled out).
+    against a library built with rsv_checks=off (debug compiled out); and
+    switched on through the options of the heap, arena and pool (one
+    process, rows "rsv-heap+fill", ... and their debug-off baselines).
     Platform "linux-debug": these rows are compared only with each other."""
     base = {"RSVB_ONLY_MALLOC": "1", "LD_PRELOAD": lib}
     procs = [Proc("rsv-preload", [EXE[0]], dict(base, RSVB_MALLOC_NAME="rsv-preload"), "linux-debug")]
     for feat in DEBUG_FEATURES:
         name = "rsv-preload+" + feat
         procs.append(Proc(name, [EXE[0]], dict(base, RSVB_MALLOC_NAME=name, RSV_DEBUG=feat), "linux-debug"))
+    procs.append(Proc("rsv-debug-rows", [EXE[0]], {"RSVB_ONLY_DEBUG": "1"}, "linux-debug"))
     if nochecks_lib:
         name = "rsv-preload-checks-off"
         procs.append(Proc(name, [EXE[0]], dict(base, RSVB_MALLOC_NAME=name, LD_PRELOAD=nochecks_lib),
@@ -291,7 +294,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="rsvb.")
     exe = os.path.abspath(a.exe)
     EXE.append(exe)
-    procs = [Proc("glibc", [exe], {"RSVB_MALLOC_NAME": "glibc"}, "linux")]
+    procs = [Proc("glibc", [exe], {"RSVB_MALLOC_NAME": "glibc", "RSVB_NO_DEBUG": "1"}, "linux")]
     preloads = [("glibc", "")]
     for spec in a.preload:
         name, lib = spec.split("=", 1)
@@ -317,7 +320,7 @@ def main():
     if a.win_exe:
         log("== Windows build under Wine: %d rounds, min time %gs" % (a.win_rounds, a.win_min_time))
         wexe = os.path.abspath(a.win_exe)
-        wp = Proc("crt-malloc", ["wine", wexe], {"WINEDEBUG": "-all"}, "windows")
+        wp = Proc("crt-malloc", ["wine", wexe], {"WINEDEBUG": "-all", "RSVB_NO_DEBUG": "1"}, "windows")
         wfam = [f for f in (a.win_families or a.families).split(",") if f]
         run_timed([wp], a.win_rounds, a.win_min_time, tmp, results, contexts, wfam)
         if a.win_rss_filter:

@@ -522,6 +522,7 @@ static inline int rsvb_can_batch(unsigned caps, const rsvb_batch_param *bp)
     static void *rsvb_b_##ID##_consumer(void *r) { rsvb_consume((rsvb_ring *)r, &OPS); return NULL; } \
     static void rsvb_b_##ID##_prodcons(rsvb_state *st, const void *p) { (void)p; rsvb_w_prodcons(st, &OPS, rsvb_b_##ID##_consumer); } \
     static void rsvb_b_##ID##_rss(rsvb_state *st, const void *p) { rsvb_w_rss(st, &OPS, p); } \
+    void rsvb_register_##ID(const char *name);                                      \
     void rsvb_register_##ID(const char *name)                                       \
     {                                                                               \
         rsvb_register_all(name, (OPS).caps,                                         \
@@ -535,6 +536,24 @@ static inline void rsvb_register_all(const char *name, unsigned caps, const rsvb
 {
     char n[160];
     const int varies = RSVB_VARIES(caps), has_free = (caps & RSVB_CAP_FREE) != 0;
+    if (caps & RSVB_CAP_DEBUGROW) { /* the debug-cost table's subset */
+        for (size_t i = 0; i < sizeof rsvb_pair_params / sizeof *rsvb_pair_params; i++) {
+            if (rsvb_pair_params[i].size > 4096 || rsvb_pair_params[i].size == 1024) continue;
+            snprintf(n, sizeof n, "pair/%s/%s", rsvb_pair_params[i].label, name);
+            rsvb_register(n, fns[0], &rsvb_pair_params[i]);
+        }
+        if (varies) {
+            snprintf(n, sizeof n, "frame/10k/%s", name);
+            rsvb_unit(rsvb_register(n, fns[3], NULL), 'u');
+            snprintf(n, sizeof n, "request/t1/%s", name);
+            rsvb_real_time(rsvb_register(n, fns[5], NULL));
+        }
+        if (has_free) {
+            snprintf(n, sizeof n, "entities/192/%s", name);
+            rsvb_register(n, fns[4], NULL);
+        }
+        return;
+    }
     for (size_t i = 0; i < sizeof rsvb_pair_params / sizeof *rsvb_pair_params; i++) {
         snprintf(n, sizeof n, "pair/%s/%s", rsvb_pair_params[i].label, name);
         rsvb_register(n, fns[0], &rsvb_pair_params[i]);
