@@ -27,7 +27,7 @@ static void bit_clr(uint64_t *w, size_t i) { w[i / 64] &= ~((uint64_t)1 << (i % 
 static size_t area_words(size_t nsegs) { return (nsegs + 63) / 64; }
 static size_t area_meta_size(size_t nsegs)
 {
-    return sizeof(rsvh_area_t) + 3 * area_words(nsegs) * sizeof(uint64_t);
+    return sizeof(rsvh_area_t) + 4 * area_words(nsegs) * sizeof(uint64_t);
 }
 
 /* Reserves a new area of at least `need` segments and links it. */
@@ -63,6 +63,7 @@ static rsvh_area_t *area_new(rsv_heap_t *h, size_t need)
     a->used = (uint64_t *)(a + 1);
     a->dirty = a->used + words;
     a->decommitted = a->dirty + words;
+    a->aged = a->decommitted + words;
     /* Mark the bits past nsegs used so searches never hand them out. */
     for (size_t i = nsegs; i < words * 64; i++) bit_set(a->used, i);
     /* Append: first fit then prefers older (lower) areas. */
@@ -141,12 +142,12 @@ static void area_take(rsv_heap_t *h, rsvh_area_t *a, size_t index, size_t n)
         bit_set(a->used, i);
         if (bit_get(a->dirty, i)) {
             bit_clr(a->dirty, i);
+            bit_clr(a->aged, i);
             h->dirty_bytes -= RSVH_SEG_SIZE;
         }
     }
     a->used_segs += n;
     if (index == a->hint) a->hint = index + n;
-    if (h->dirty_bytes == 0) h->dirty_since = 0;
     size_t committed = 0;
     for (rsvh_area_t *x = h->areas; x; x = x->next) committed += x->region.committed;
     if (committed > h->committed_peak) h->committed_peak = committed;
@@ -194,7 +195,7 @@ void rsvh_area_release(rsv_heap_t *h, rsvh_area_t *a, size_t index, size_t n)
     }
     a->used_segs -= n;
     if (index < a->hint) a->hint = index;
-    if (h->dirty_bytes == 0) h->dirty_since = rsvi_os_now_ns();
+    if (h->dirty_bytes == 0) h->dirty_since = rsvi_os_now_ns();   /* next aging tick from now */
     h->dirty_bytes += n * RSVH_SEG_SIZE;
     rsvh_purge(h, 0);
 }
@@ -205,7 +206,10 @@ static size_t area_purge_run(rsv_heap_t *h, rsvh_area_t *a, size_t i, size_t j)
 {
     char *p = a->region.base + i * RSVH_SEG_SIZE;
     size_t bytes = (j - i) * RSVH_SEG_SIZE;
-    for (size_t k = i; k < j; k++) bit_clr(a->dirty, k);
+    for (size_t k = i; k < j; k++) {
+        bit_clr(a->dirty, k);
+        bit_clr(a->aged, k);
+    }
     h->dirty_bytes -= bytes;
     if (rsv_vm_decommit(p, bytes) != 0) return 0;
     if (rsv_vm_commit(p, bytes) != 0)
@@ -213,15 +217,45 @@ static size_t area_purge_run(rsv_heap_t *h, rsvh_area_t *a, size_t i, size_t j)
     return bytes;
 }
 
+/* Purges the free runs of a whose bits are set in `which` (dirty or aged). */
+static size_t area_purge_bits(rsv_heap_t *h, rsvh_area_t *a, const uint64_t *which, size_t top)
+{
+    size_t purged = 0;
+    for (size_t i = 0; i < top; i++) {
+        if ((i % 64) == 0 && which[i / 64] == 0) {
+            i += 63;
+            continue;
+        }
+        if (!bit_get(which, i)) continue;
+        size_t j = i;
+        while (j < top && bit_get(which, j)) j++;
+        purged += area_purge_run(h, a, i, j);
+        i = j;
+    }
+    return purged;
+}
+
+/* Free segments age in two steps: a tick every purge delay purges the
+ * segments that were already dirty at the previous tick and still are, then
+ * marks the rest as aged.  So a freed segment is purged between one and two
+ * delays after its release, and one reused meanwhile never is (batch
+ * workloads that free and refill every few hundred ms keep their pages). */
 size_t rsvh_purge(rsv_heap_t *h, int force)
 {
+    size_t purged = 0;
     if (!force) {
         if (!h->dirty_bytes) return 0;
-        if (h->dirty_bytes <= h->purge_above &&
-            rsvi_os_now_ns() - h->dirty_since < h->purge_delay_ns)
-            return 0;
+        if (h->dirty_bytes <= h->purge_above) {
+            uint64_t now = rsvi_os_now_ns();
+            if (now - h->dirty_since < h->purge_delay_ns) return 0;
+            h->dirty_since = now;
+            for (rsvh_area_t *a = h->areas; a; a = a->next) {
+                purged += area_purge_bits(h, a, a->aged, a->region.committed / RSVH_SEG_SIZE);
+                memcpy(a->aged, a->dirty, area_words(a->nsegs) * sizeof(uint64_t));
+            }
+            return purged;
+        }
     }
-    size_t purged = 0;
     for (rsvh_area_t *a = h->areas; a; a = a->next) {
         size_t top = a->region.committed / RSVH_SEG_SIZE;
         if (force) {
@@ -235,6 +269,7 @@ size_t rsvh_purge(rsv_heap_t *h, int force)
                     purged += before - a->region.committed;
                     for (size_t k = a->region.committed / RSVH_SEG_SIZE; k < top; k++) {
                         bit_clr(a->dirty, k);
+                        bit_clr(a->aged, k);
                         bit_clr(a->decommitted, k);
                     }
                     top = a->region.committed / RSVH_SEG_SIZE;
@@ -242,23 +277,13 @@ size_t rsvh_purge(rsv_heap_t *h, int force)
                 a->region.retain = retain;
             }
         }
-        for (size_t i = 0; i < top; i++) {
-            if ((i % 64) == 0 && a->dirty[i / 64] == 0) {
-                i += 63;
-                continue;
-            }
-            if (!bit_get(a->dirty, i)) continue;
-            size_t j = i;
-            while (j < top && bit_get(a->dirty, j)) j++;
-            purged += area_purge_run(h, a, i, j);
-            i = j;
-        }
+        purged += area_purge_bits(h, a, a->dirty, top);
     }
     h->dirty_bytes = 0;
     for (rsvh_area_t *a = h->areas; a; a = a->next)
         for (size_t w = 0; w < area_words(a->nsegs); w++)
             h->dirty_bytes += (size_t)__builtin_popcountll(a->dirty[w]) * RSVH_SEG_SIZE;
-    h->dirty_since = h->dirty_bytes ? rsvi_os_now_ns() : 0;
+    h->dirty_since = rsvi_os_now_ns();
     return purged;
 }
 

@@ -34,8 +34,10 @@ static rsvi_lock_t heap_list_lock;      /* explicit heaps list */
 static rsvi_lock_t heap_tld_lock;       /* tld pool */
 static rsvh_tld_t *heap_tld_pool;
 
-#define HEAP_DEFAULT_PURGE_MS 250
-#define HEAP_PURGE_ABOVE ((size_t)256 << 20)
+/* Free segments are purged 0.5-1 s after release (two aging ticks), at
+ * once when more than 1 GiB is free and dirty. */
+#define HEAP_DEFAULT_PURGE_MS 500
+#define HEAP_PURGE_ABOVE ((size_t)1 << 30)
 #define HEAP_FIRST_AREA_DEFAULT ((size_t)4 << 30)
 #define HEAP_FIRST_AREA_EXPLICIT ((size_t)256 << 20)
 

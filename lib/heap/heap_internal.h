@@ -105,6 +105,7 @@ typedef struct rsvh_page {
     uint8_t cls;
     uint8_t in_full;              /* in the owner's full queue */
     uint8_t index;                /* page index in its segment */
+    uint8_t sole;                 /* the only page of its class queue: kept when empty */
     struct rsvh_tld *_Atomic owner; /* NULL: abandoned (or explicit heap not yet set) */
     char *start;                  /* first block */
     _Atomic uintptr_t xfree;      /* remote frees | delay state */
@@ -142,6 +143,7 @@ struct rsvh_area {
     uint64_t *used;               /* bit: segment belongs to a live segment/span */
     uint64_t *dirty;              /* bit: free segment holding touched pages */
     uint64_t *decommitted;        /* bit: free segment below region.committed left decommitted */
+    uint64_t *aged;               /* bit: dirty at the last aging tick (purged at the next) */
 };
 
 typedef struct rsvh_queue {
@@ -178,7 +180,7 @@ struct rsv_heap {
     rsvh_segment_t *avail[RSVH_KINDS_PAGED]; /* segments with a free page */
     rsvh_page_t *abandoned[RSVH_CLASSES];    /* default heap: pages without owner */
     size_t dirty_bytes;      /* free segments not purged */
-    uint64_t dirty_since;    /* ns when dirty_bytes became non-zero */
+    uint64_t dirty_since;    /* ns of the last aging tick (rsvh_purge) */
     uint64_t purge_delay_ns;
     size_t purge_above;      /* purge at once when dirty_bytes exceeds this */
     unsigned region_flags;   /* RSV_REGION_* for new areas */
@@ -188,13 +190,20 @@ struct rsv_heap {
 };
 
 /* ---- globals (heap.c / meta.c) ------------------------------------------ */
-extern uintptr_t rsvh_key;                 /* random, odd; cookies */
-extern struct rsv_heap rsvh_default_heap;
-extern rsvh_tld_t rsvh_tld_empty;
-extern rsvh_page_t rsvh_page_empty;
-extern RSVH_TLS rsvh_tld_t *rsvh_tls;      /* this thread's tld, or &rsvh_tld_empty */
+/* Hidden on the declarations too, so the fast paths in a shared library
+ * reach these PC-relative instead of through the GOT (one load less each). */
+#if defined(__ELF__) && defined(__GNUC__)
+#define RSVH_HIDDEN __attribute__((visibility("hidden")))
+#else
+#define RSVH_HIDDEN
+#endif
+extern RSVH_HIDDEN uintptr_t rsvh_key;                 /* random, odd; cookies */
+extern RSVH_HIDDEN struct rsv_heap rsvh_default_heap;
+extern RSVH_HIDDEN rsvh_tld_t rsvh_tld_empty;
+extern RSVH_HIDDEN rsvh_page_t rsvh_page_empty;
+extern RSVH_HIDDEN RSVH_TLS rsvh_tld_t *rsvh_tls;      /* this thread's tld, or &rsvh_tld_empty */
 
-extern const uint32_t rsvh_class_size[RSVH_CLASSES];
+extern RSVH_HIDDEN const uint32_t rsvh_class_size[RSVH_CLASSES];
 
 /* ---- the segment map (meta.c) -------------------------------------------- */
 #if UINTPTR_MAX > 0xFFFFFFFFu
@@ -202,7 +211,7 @@ extern const uint32_t rsvh_class_size[RSVH_CLASSES];
 #else
 #define RSVH_SEGMAP_BITS ((uintptr_t)1 << (32 - RSVH_SEG_SHIFT))
 #endif
-extern _Atomic uint64_t rsvh_segmap[RSVH_SEGMAP_BITS / 64];
+extern RSVH_HIDDEN _Atomic uint64_t rsvh_segmap[RSVH_SEGMAP_BITS / 64];
 
 RSV_INLINE rsvh_segment_t *rsvh_seg_of(const void *p)
 {
@@ -430,7 +439,7 @@ RSV_INLINE void rsvh_free_local(rsvh_tld_t *t, rsvh_page_t *pg, rsvh_block_t *b)
     pg->free = b;
     uint32_t u = rsvh_used(pg) - 1;
     rsvh_used_set(pg, u);
-    if (RSV_UNLIKELY(u == 0 || pg->in_full)) rsvh_free_local_slow(t, pg);
+    if (RSV_UNLIKELY((u == 0 && !pg->sole) || pg->in_full)) rsvh_free_local_slow(t, pg);
 }
 
 #endif /* RSV_HEAP_INTERNAL_H */

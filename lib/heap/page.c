@@ -13,6 +13,17 @@
 
 /* ---- queues ------------------------------------------------------------- */
 
+/* Keeps `sole` true exactly for the page alone in its queue, so the free
+ * fast path can skip the retire check for it (alloc/free pairs empty it
+ * on every free). */
+static void queue_fix_sole(rsvh_queue_t *q, rsvh_page_t *moved)
+{
+    moved->sole = 0;
+    if (!q->first) return;
+    q->first->sole = q->first == q->last;
+    q->last->sole = q->first == q->last;
+}
+
 static void queue_remove(rsvh_queue_t *q, rsvh_page_t *pg)
 {
     if (pg->prev) pg->prev->next = pg->next;
@@ -20,6 +31,7 @@ static void queue_remove(rsvh_queue_t *q, rsvh_page_t *pg)
     if (pg->next) pg->next->prev = pg->prev;
     else q->last = pg->prev;
     pg->next = pg->prev = NULL;
+    queue_fix_sole(q, pg);
 }
 
 static void queue_push_front(rsvh_queue_t *q, rsvh_page_t *pg)
@@ -29,6 +41,7 @@ static void queue_push_front(rsvh_queue_t *q, rsvh_page_t *pg)
     if (q->first) q->first->prev = pg;
     else q->last = pg;
     q->first = pg;
+    queue_fix_sole(q, pg);
 }
 
 static void queue_push_back(rsvh_queue_t *q, rsvh_page_t *pg)
@@ -38,6 +51,7 @@ static void queue_push_back(rsvh_queue_t *q, rsvh_page_t *pg)
     if (q->last) q->last->next = pg;
     else q->first = pg;
     q->last = pg;
+    queue_fix_sole(q, pg);
 }
 
 /* Points the direct entries of class cls at its first page. */
