@@ -269,6 +269,29 @@ def headlines(d):
             [d.ratio(L, "batch", v, al, "mimalloc") for v in ("lifo-mixed", "fifo-mixed", "random-mixed")])
         add("%s / mimalloc, prodcons (target ≤ 1×)" % al, [d.ratio(L, "prodcons", "small", al, "mimalloc")])
         add("%s / glibc, large 1–64 MiB (target ≤ 1×)" % al, [d.ratio(L, "large", "1-64MiB", al, "glibc")])
+    # Across every timed workload: how often, and by how much at worst.
+    for al, other in (("rsv-preload", "mimalloc"), ("rsv_malloc", "mimalloc"), ("rsv_malloc", "glibc")):
+        rs = []
+        for (p, _), b in d.med.items():
+            if p == L and b["allocator"] == al and b["family"] != "rss":
+                r = d.ratio(L, b["family"], b["variant"], al, other)
+                if r is not None:
+                    rs.append(r)
+        if rs:
+            out.append("| %s / %s over all %d timed workloads (< 1× = faster) | "
+                       "faster on %d; median %s, worst %s |" % (
+                           al, other, len(rs), sum(1 for r in rs if r < 1),
+                           fmt_ratio(sorted(rs)[len(rs) // 2]), fmt_ratio(max(rs))))
+    for al in ("rsv-preload", "rsv_malloc"):
+        rs = []
+        for (p, _), b in d.med.items():
+            if p == L and b["family"] == "rss" and b["allocator"] == al:
+                g = d.get(L, "rss", b["variant"], "glibc")
+                if g and g.get("peak_kib", 0) > 0:
+                    rs.append((b["peak_kib"] / g["peak_kib"], b["variant"]))
+        if rs:
+            out.append("| %s peak RSS / glibc's per memory workload (target ≤ 1.1×) | %s |" % (
+                al, ", ".join("%s %s" % (v, fmt_ratio(r)) for r, v in sorted(rs, key=lambda x: x[1]))))
     D = "linux-debug"
     add("malloc face, debug compiled in but off / compiled out: pair 16–256 B, frame (target ≈ 1×)",
         [d.ratio(D, "pair", v, "rsv-preload", "rsv-preload-checks-off") for v in ("16", "64", "256")]

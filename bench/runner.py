@@ -220,7 +220,9 @@ def run_programs(preloads, rounds, tmp, quick, programs_out):
     for name, cmd in progs:
         for r in range(rounds):
             for alloc, lib in preloads:
-                env = dict(os.environ, LC_ALL="C")
+                # PYTHONMALLOC=malloc: every Python object from malloc, not
+                # only those pymalloc does not take (the allocator is what we measure).
+                env = dict(os.environ, LC_ALL="C", PYTHONMALLOC="malloc")
                 if lib:
                     env["LD_PRELOAD"] = lib
                 t0 = time.monotonic()
