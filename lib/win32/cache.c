@@ -172,7 +172,7 @@ static void c_flush(rsvi_w32_tcache_t *tc, unsigned cls, unsigned n)
     while (n-- && tc->bins[cls].head) {
         void *u = tc->bins[cls].head;
         tc->bins[cls].head = *(void **)u;
-        tc->bins[cls].count--;
+        if (tc->bins[cls].count) tc->bins[cls].count--;
         *(void **)u = c_classes[cls].free;
         c_classes[cls].free = u;
     }
@@ -216,5 +216,9 @@ void rsvi_w32_cache_free(rsvi_w32_tcache_t *tc, void *u)
 
 void rsvi_w32_cache_trim(rsvi_w32_tcache_t *tc, const void *u)
 {
-    c_flush(tc, rsvi_w32_cache_run(u)->cls, C_BIN_MAX / 2);
+    unsigned cls = rsvi_w32_cache_run(u)->cls;
+    size_t n = 0;
+    for (void *x = tc->bins[cls].head; x && n <= C_BIN_MAX; x = *(void **)x) n++;
+    tc->bins[cls].count = n;
+    if (n > C_BIN_MAX) c_flush(tc, cls, C_BIN_MAX / 2);
 }

@@ -100,7 +100,9 @@ void rsvi_w32_retag(void *p, uintptr_t owner);
 typedef struct rsvi_w32_tcache {
     struct {
         void *head;                    /* free blocks (user pointers), linked */
-        size_t count;
+        size_t count;                  /* pushes since the last recount: an
+                                          upper bound on the length (pops do
+                                          not decrement it) */
     } bins[RSVI_W32_CLASSES];          /* per class; [0] unused */
     void *entries;                     /* global.c: cached free handle entries */
     size_t nentries;
@@ -146,9 +148,11 @@ RSV_INLINE size_t rsvi_w32_cache_block(const void *u)
     uint64_t chunk = b / RSVI_W32_C_CHUNK;
     if (!((atomic_load_explicit(&rsvi_w32_chunkbits[chunk / 64], memory_order_acquire) >> (chunk % 64)) & 1))
         return 0;
+    /* Inside a run header, off wraps to ~2^64 and can never equal idx *
+     * stride (< 2^42); a run not yet carved reads as zero (stride 0, cls 0)
+     * and yields 0; so no separate magic or bounds test is needed. */
     const rsvi_w32_run_t *r = rsvi_w32_cache_run(u);
     uint64_t off = b - (uintptr_t)r - RSVI_W32_C_RUN_HDR;
-    if (r->magic != RSVI_W32_C_MAGIC || b < (uintptr_t)r + RSVI_W32_C_RUN_HDR) return 0;
     uint32_t idx = (uint32_t)((off * r->recip) >> 32);
     if ((uint64_t)idx * r->stride != off) return 0;
     return (size_t)r->cls * 16;
@@ -159,10 +163,7 @@ RSV_INLINE void *rsvi_w32_cache_pop(rsvi_w32_tcache_t *tc, size_t n)
 {
     unsigned cls = rsvi_w32_cache_class(n);
     void *u = tc->bins[cls].head;
-    if (u) {
-        tc->bins[cls].head = *(void **)u;
-        tc->bins[cls].count--;
-    }
+    if (u) tc->bins[cls].head = *(void **)u;
     return u;
 }
 
@@ -181,7 +182,8 @@ RSV_INLINE int rsvi_w32_cache_push(rsvi_w32_tcache_t *tc, void *u)
 void *rsvi_w32_cache_alloc(rsvi_w32_tcache_t *tc, size_t n);
 /* Returns a block from rsvi_w32_cache_alloc (the caller has vetted it). */
 void rsvi_w32_cache_free(rsvi_w32_tcache_t *tc, void *u);
-/* Moves half of the overfull bin of u's class to the shared list. */
+/* Recounts the bin of u's class and, when it holds more than
+ * RSVI_W32_C_BIN_MAX blocks, moves half of them to the shared list. */
 void rsvi_w32_cache_trim(rsvi_w32_tcache_t *tc, const void *u);
 
 /* ---- global.c ------------------------------------------------------------ */
