@@ -39,14 +39,17 @@ void rsv_free(void *p)
     }
     rsvh_segment_t *seg = rsvh_seg_of(p);
     rsvh_page_t *pg;
-    if (RSV_LIKELY(rsvh_segmap_has(seg) && seg->heap == &rsvh_default_heap &&
-                   rsvh_check_block(seg, p, &pg) == RSVH_OK)) {
+    if (RSV_LIKELY(rsvh_segmap_has(seg) && rsvh_check_block(seg, p, &pg) == RSVH_OK)) {
         rsvh_tld_t *t = rsvh_tls;
-        if (RSV_LIKELY(atomic_load_explicit(&pg->owner, memory_order_relaxed) == t))
+        /* Only default-heap pages are owned by a thread's tld. */
+        if (RSV_LIKELY(atomic_load_explicit(&pg->owner, memory_order_relaxed) == t)) {
             rsvh_free_local(t, pg, (rsvh_block_t *)p);
-        else
+            return;
+        }
+        if (seg->heap == &rsvh_default_heap) {
             rsvh_free_remote(pg, (rsvh_block_t *)p);
-        return;
+            return;
+        }
     }
     rsvh_free_any(p, RSVI_DBG_SITE());   /* huge blocks, other heaps, and bad pointers */
 }

@@ -379,7 +379,6 @@ rsvh_page_t *rsvh_page_claim(rsv_heap_t *h, unsigned cls)
         s->free_mask = s->page_count == 64 ? ~(uint64_t)0 : (((uint64_t)1 << s->page_count) - 1);
         for (unsigned i = 0; i < s->page_count; i++) {
             s->pages[i].block_size = 0;
-            s->pages[i].index = (uint8_t)i;
         }
         seg_avail_push(h, s);
         rsvh_segmap_set(s, 1);
@@ -415,7 +414,7 @@ rsvh_page_t *rsvh_page_claim(rsv_heap_t *h, unsigned cls)
 void rsvh_page_release(rsv_heap_t *h, rsvh_page_t *pg)
 {
     rsvh_segment_t *s = (rsvh_segment_t *)((uintptr_t)pg & ~(uintptr_t)RSVH_SEG_MASK);
-    unsigned i = pg->index;
+    unsigned i = (unsigned)(pg - s->pages);
     pg->block_size = 0;
     atomic_store_explicit(&pg->capacity, 0, memory_order_relaxed);
     atomic_store_explicit(&pg->owner, NULL, memory_order_relaxed);

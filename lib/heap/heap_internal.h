@@ -104,7 +104,6 @@ typedef struct rsvh_page {
     uint8_t shift;
     uint8_t cls;
     uint8_t in_full;              /* in the owner's full queue */
-    uint8_t index;                /* page index in its segment */
     uint8_t sole;                 /* the only page of its class queue: kept when empty */
     struct rsvh_tld *_Atomic owner; /* NULL: abandoned (or explicit heap not yet set) */
     char *start;                  /* first block */
@@ -434,8 +433,9 @@ RSV_INLINE void *rsvh_alloc_fast(rsvh_tld_t *t, size_t size)
 /* Frees a checked small block of pg owned by t. */
 RSV_INLINE void rsvh_free_local(rsvh_tld_t *t, rsvh_page_t *pg, rsvh_block_t *b)
 {
+    uintptr_t ck = rsvh_cookie(b);  /* before the stores: one load of rsvh_key */
     b->next = pg->free;
-    b->cookie = rsvh_cookie(b);
+    b->cookie = ck;
     pg->free = b;
     uint32_t u = rsvh_used(pg) - 1;
     rsvh_used_set(pg, u);
