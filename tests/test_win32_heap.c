@@ -1284,3 +1284,86 @@ Test(heap, faults_large_alloc_and_realloc, T)
     cr_assert_not_null(RsvHeapAlloc(h, 0, 16 * A));
     cr_assert(RsvHeapDestroy(h));
 }
+
+/* ---- seeded multi-thread stress: blocks cross threads, contents intact --- */
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#  define STRESS_OPS 20000
+#elif defined(__has_feature)
+#  if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#    define STRESS_OPS 20000
+#  endif
+#endif
+#ifndef STRESS_OPS
+#  define STRESS_OPS 200000
+#endif
+
+typedef struct stress {
+    HANDLE heap;
+    unsigned seed;
+    void *shared[64];       /* handed to the next thread to free */
+    int failures;
+} stress_t;
+
+static unsigned rnd(unsigned *s)
+{
+    *s = *s * 1103515245u + 12345u;
+    return *s >> 8;
+}
+
+static void *stress_thread(void *arg)
+{
+    stress_t *st = arg;
+    void *live[128] = {0};
+    SIZE_T sizes[128] = {0};
+    unsigned s = st->seed;
+    for (int op = 0; op < STRESS_OPS; op++) {
+        unsigned i = rnd(&s) % 128;
+        if (live[i]) {
+            const unsigned char *c = live[i];
+            for (SIZE_T k = 0; k < sizes[i]; k++)
+                if (c[k] != (unsigned char)(i + sizes[i])) st->failures++;
+            if (RsvHeapSize(st->heap, 0, live[i]) != sizes[i]) st->failures++;
+            if (!RsvHeapFree(st->heap, 0, live[i])) st->failures++;
+            live[i] = NULL;
+        } else {
+            SIZE_T n = rnd(&s) % 3 ? rnd(&s) % 200 : rnd(&s) % 5000;
+            live[i] = RsvHeapAlloc(st->heap, 0, n);
+            if (!live[i]) {
+                st->failures++;
+                continue;
+            }
+            sizes[i] = n;
+            memset(live[i], (int)(unsigned char)(i + n), n);
+        }
+    }
+    for (int i = 0; i < 128; i++) {
+        if (!live[i]) continue;
+        if (i < 64) st->shared[i] = live[i]; /* freed by another thread */
+        else if (!RsvHeapFree(st->heap, 0, live[i])) st->failures++;
+    }
+    return NULL;
+}
+
+Test(heap, stress_threads_process_and_private_heaps, .timeout = 120)
+{
+    HANDLE heaps[2] = {RsvGetProcessHeap(), new_heap(0, 0, 0)};
+    for (int k = 0; k < 2; k++) {
+        static stress_t st[4];
+        pthread_t t[4];
+        memset(st, 0, sizeof st);
+        for (int i = 0; i < 4; i++) {
+            st[i].heap = heaps[k];
+            st[i].seed = 1234u + (unsigned)i * 77u + (unsigned)k;
+            cr_assert_eq(pthread_create(&t[i], NULL, stress_thread, &st[i]), 0);
+        }
+        for (int i = 0; i < 4; i++) pthread_join(t[i], NULL);
+        for (int i = 0; i < 4; i++) {
+            cr_assert_eq(st[i].failures, 0, "thread %d heap %d", i, k);
+            for (int j = 0; j < 64; j++)
+                if (st[i].shared[j]) cr_assert(RsvHeapFree(heaps[k], 0, st[i].shared[j]));
+        }
+        cr_assert(RsvHeapValidate(heaps[k], 0, NULL));
+    }
+    cr_assert(RsvHeapDestroy(heaps[1]));
+}
