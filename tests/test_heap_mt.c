@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -256,8 +257,42 @@ static void producer_consumer(void)
           "producer/consumer: validates (%s)", msg);
 }
 
-int main(void)
+/* Run as "test_heap_mt env" with RSV_RESERVE=96m and RSV_PURGE_DELAY=0 in
+ * the environment (meson test heap_env): the default heap honours them. */
+static size_t rss_now(void)
 {
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long size = 0, res = 0;
+    if (!f) return 0;
+    if (fscanf(f, "%lu %lu", &size, &res) != 2) res = 0;
+    fclose(f);
+    return (size_t)res * 4096;
+}
+
+static int env_checks(void)
+{
+    const size_t mib = (size_t)1 << 20;
+    rsv_heap_t *d = rsv_heap_default();
+    char *p = rsv_malloc(100);
+    rsv_heap_stats_t st;
+    rsv_heap_stats(d, &st);
+    CHECK(st.reserved == 96 * mib, "RSV_RESERVE=96m sizes the first area (%zu)", st.reserved);
+    char *big = rsv_malloc(20 * mib);
+    memset(big, 1, 20 * mib);
+    size_t before = rss_now();
+    rsv_free(big);
+    CHECK(rss_now() + 16 * mib < before, "RSV_PURGE_DELAY=0 purges a released span at once");
+    char *huge = rsv_malloc(200 * mib);
+    CHECK(huge != NULL, "a block larger than the area gets an area of its own");
+    rsv_free(huge);
+    rsv_free(p);
+    CHECK(rsv_heap_validate(d, NULL, NULL, 0) == 0, "validates");
+    return tap_done();
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "env") == 0) return env_checks();
     long ops = TEST_SLOW ? 20000 : 200000;
     run_stress(NULL, 1, ops, "default heap");
     run_stress(NULL, 2, ops, "default heap");

@@ -245,7 +245,7 @@ size_t rsvh_purge(rsv_heap_t *h, int force)
     size_t purged = 0;
     if (!force) {
         if (!h->dirty_bytes) return 0;
-        if (h->dirty_bytes <= h->purge_above) {
+        if (h->dirty_bytes <= h->purge_above && h->purge_delay_ns != 0) {
             uint64_t now = rsvi_os_now_ns();
             if (now - h->dirty_since < h->purge_delay_ns) return 0;
             h->dirty_since = now;
