@@ -29,6 +29,7 @@ import tempfile
 import time
 
 EXE = []  # the Linux benchmark program, set by main
+TIME = "/usr/bin/time"  # GNU time (Debian package "time")
 FAMILIES = ["pair", "batch", "realloc", "frame", "entities", "request", "large", "prodcons"]
 
 
@@ -206,7 +207,7 @@ def make_inputs(tmp, quick):
     return path, small
 
 
-def run_programs(preloads, rounds, tmp, quick, programs_out):
+def run_programs(preloads, rounds, tmp, quick, programs_out, cpp_stress):
     """Real programs (issue 6) under each malloc via LD_PRELOAD: wall time
     and peak RSS (ru_maxrss of the child), interleaved rounds."""
     text, small = make_inputs(tmp, quick)
@@ -217,27 +218,37 @@ def run_programs(preloads, rounds, tmp, quick, programs_out):
         ("xz", ["xz", "-T1", "-3", "-c", small]),
         ("gzip", ["gzip", "-6", "-c", text]),
     ]
+    if cpp_stress:  # tests/preload/cpp_stress.cpp: 8 threads, cross-thread frees
+        progs.append(("cpp-stress-8-threads", [cpp_stress]))
     for name, cmd in progs:
         for r in range(rounds):
             for alloc, lib in preloads:
                 # PYTHONMALLOC=malloc: every Python object from malloc, not
                 # only those pymalloc does not take (the allocator is what we measure).
-                env = dict(os.environ, LC_ALL="C", PYTHONMALLOC="malloc")
+                env = dict(os.environ, LC_ALL="C", PYTHONMALLOC="malloc",
+                           RSV_PRELOAD_SCALE="25" if quick else "50")
                 if lib:
                     env["LD_PRELOAD"] = lib
+                # GNU time measures the peak: ru_maxrss survives exec, so a
+                # child forked from this Python would inherit Python's RSS.
+                rss_file = os.path.join(tmp, "maxrss")
                 t0 = time.monotonic()
                 with open(os.devnull, "w") as devnull:
-                    p = subprocess.Popen(cmd, env=env, stdout=devnull, stderr=subprocess.PIPE)
-                    _, status, ru = os.wait4(p.pid, 0)
-                    p.returncode = os.waitstatus_to_exitcode(status)
+                    p = subprocess.run([TIME, "-f", "%M %U %S", "-o", rss_file] + cmd, env=env,
+                                       stdout=devnull, stderr=subprocess.PIPE)
                 wall = time.monotonic() - t0
-                err = p.stderr.read().decode(errors="replace").strip() if p.stderr else ""
+                try:
+                    with open(rss_file) as f:
+                        maxrss, utime, stime = f.read().split()[-3:]
+                except (OSError, ValueError):
+                    maxrss, utime, stime = 0, 0, 0
+                err = p.stderr.decode(errors="replace").strip()
                 ok = p.returncode == 0
-                log("  program %-15s %-14s round %d: %.3f s, peak RSS %d KiB%s" %
-                    (name, alloc, r + 1, wall, ru.ru_maxrss, "" if ok else " FAILED: " + err[:200]))
+                log("  program %-15s %-14s round %d: %.3f s, peak RSS %s KiB%s" %
+                    (name, alloc, r + 1, wall, maxrss, "" if ok else " FAILED: " + err[:200]))
                 programs_out.append({"program": name, "allocator": alloc, "round": r,
-                                     "wall_s": wall, "user_s": ru.ru_utime, "sys_s": ru.ru_stime,
-                                     "peak_rss_kib": ru.ru_maxrss, "exit_status": p.returncode})
+                                     "wall_s": wall, "user_s": float(utime), "sys_s": float(stime),
+                                     "peak_rss_kib": int(maxrss), "exit_status": p.returncode})
 
 
 def aggregate(results):
@@ -281,6 +292,7 @@ def main():
     ap.add_argument("--program-rounds", type=int, default=3)
     ap.add_argument("--debug-lib", default="", help="libreservoir-malloc.so for the debug-cost phase")
     ap.add_argument("--nochecks-lib", default="", help="the same built with rsv_checks=off")
+    ap.add_argument("--cpp-stress", default="", help="the C++ stress program of tests/preload")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--families", default=",".join(FAMILIES))
     ap.add_argument("--win-families", default="", help="default: --families")
@@ -317,7 +329,8 @@ def main():
     run_rss(procs, tmp, results, contexts, a.rss_filter)
     if a.program_rounds > 0:
         log("== Linux: real programs under LD_PRELOAD")
-        run_programs(preloads, a.program_rounds, tmp, a.quick, programs)
+        run_programs(preloads, a.program_rounds, tmp, a.quick, programs,
+                     os.path.abspath(a.cpp_stress) if a.cpp_stress else "")
     win_note = ""
     if a.win_exe:
         log("== Windows build under Wine: %d rounds, min time %gs" % (a.win_rounds, a.win_min_time))
