@@ -10,7 +10,8 @@
 # exits non-zero when a check failed.
 #
 # Programs: the project's own probes (live, early, fork, foreign, verbose),
-# a C++ program (cpp_stress, 8 threads), python3 (workload.py, 8 threads),
+# a C++ program (cpp_stress, 8 threads), python3 (workload.py, 8 threads,
+# PYTHONMALLOC=malloc), cpp_stress and fork again under RSV_DEBUG=all,
 # sort of a 100 MiB file, gzip and xz round trips, and the static-override
 # example.  A library built with AddressSanitizer is preloaded in front of
 # the sanitizer runtime (see docs/malloc.md, "Sanitizers"); there the
