@@ -250,6 +250,8 @@ static size_t heap_usable_of(const void *p)
     return seg->pages[((uintptr_t)p - (uintptr_t)seg) >> seg->page_shift].block_size;
 }
 
+static void heap_free_checked(rsv_heap_t *h, rsvh_segment_t *seg, rsvh_page_t *pg, void *p);
+
 static void *heap_alloc_locked(rsv_heap_t *h, size_t size, size_t align, unsigned flags)
 {
     rsvh_tld_t *t = rsvh_tld_of(h);
@@ -265,6 +267,18 @@ static void *heap_alloc_locked(rsv_heap_t *h, size_t size, size_t align, unsigne
     if (!p) return NULL;   /* the failing layer reported it */
     if (!h->is_default) {
         size_t u = heap_usable_of(p);
+        if (h->max_size && u > h->max_size - h->tld.in_use) {
+            /* The class rounding would pass the cap: give it back. */
+            rsvh_segment_t *seg = rsvh_seg_of(p);
+            rsvh_page_t *pg = seg->kind == RSVH_HUGE
+                                  ? NULL
+                                  : &seg->pages[((uintptr_t)p - (uintptr_t)seg) >> seg->page_shift];
+            h->tld.in_use += u;
+            h->tld.live_blocks++;
+            heap_free_checked(h, seg, pg, p);
+            rsvi_error(ENOMEM, "heap: capped heap is full");
+            return NULL;
+        }
         h->tld.in_use += u;
         h->tld.live_blocks++;
         if (h->tld.in_use > h->tld.peak_in_use) h->tld.peak_in_use = h->tld.in_use;
