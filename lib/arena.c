@@ -291,8 +291,9 @@ static void *arena_dbg_alloc(rsv_arena_t *a, size_t size, size_t align, int zero
         rsvi_error(EINVAL, "arena: alignment must be a power of two <= 1 GiB");
         return NULL;
     }
-    /* The default alignment stays "default" (0) when it is the usual 16,
-     * so guard blocks can end exactly at their guard page. */
+    /* The default alignment stays "default" (0) when it is the usual 16:
+     * 16 for the debug layer too, unless RSV_DEBUG_GUARD_EXACT asks guard
+     * blocks to end exactly at their guard page. */
     if (align <= a->align_mask) align = a->align_mask + 1 <= 16 ? 0 : a->align_mask + 1;
     return rsvi_dbg_alloc(a->debug, size, align, zero, site);
 }

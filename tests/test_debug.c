@@ -267,31 +267,56 @@ Test(debug, abort_flag_aborts_after_the_report, .signal = SIGABRT)
 
 Test(debug, guard_block_touches_an_inaccessible_page)
 {
-    rsvi_dbg_t *d = make(RSV_DEBUG_GUARD, &be_libc);
-    size_t sizes[] = {0, 1, 13, 16, 24, 100, 4096, 5000};
-    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
-        char *p = rsvi_dbg_alloc(d, sizes[i], 0, 0, SITE_A);
-        cr_assert_not_null(p);
-        memset(p, 1, sizes[i]);
-        /* The natural alignment of the size puts the end at the guard. */
-        size_t n = sizes[i] ? sizes[i] : 1;
-        size_t a = 16;
-        while (a > 1 && (n & (a - 1))) a >>= 1;
-        size_t span = (n + a - 1) & ~(a - 1);
-        rsv_vm_info_t info;
-        cr_assert_eq(rsv_vm_query(p + span, &info), 0);
-        cr_assert_neq(info.state, RSV_VM_COMMITTED, "size %zu", sizes[i]);
-        cr_assert_eq(rsvi_dbg_free(d, p, SITE_F), 0);
+    for (int exact = 0; exact <= 1; exact++) {
+        rsvi_dbg_t *d = make(RSV_DEBUG_GUARD | (exact ? RSV_DEBUG_GUARD_EXACT : 0), &be_libc);
+        size_t sizes[] = {0, 1, 13, 16, 24, 100, 4096, 5000};
+        for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+            char *p = rsvi_dbg_alloc(d, sizes[i], 0, 0, SITE_A);
+            cr_assert_not_null(p);
+            memset(p, 1, sizes[i]);
+            /* 16-byte aligned (malloc's promise), or with GUARD_EXACT the
+             * natural alignment of the size: the aligned end is the guard. */
+            size_t n = sizes[i] ? sizes[i] : 1;
+            size_t a = 16;
+            while (exact && a > 1 && (n & (a - 1))) a >>= 1;
+            cr_assert_eq((uintptr_t)p % a, 0);
+            size_t span = (n + a - 1) & ~(a - 1);
+            rsv_vm_info_t info;
+            cr_assert_eq(rsv_vm_query(p + span, &info), 0);
+            cr_assert_neq(info.state, RSV_VM_COMMITTED, "size %zu", sizes[i]);
+            cr_assert_eq(rsv_vm_query(p + span - 1, &info), 0);
+            cr_assert_eq(info.state, RSV_VM_COMMITTED, "size %zu", sizes[i]);
+            cr_assert_eq(rsvi_dbg_free(d, p, SITE_F), 0);
+        }
+        rsvi_dbg_destroy(d, NULL);
     }
-    rsvi_dbg_destroy(d, NULL);
     cr_assert_eq(ngot, 0);
 }
 
 Test(debug, guard_overrun_faults_at_the_write, .signal = SIGSEGV)
 {
     rsvi_dbg_t *d = make(RSV_DEBUG_GUARD, &be_libc);
+    volatile char *p = rsvi_dbg_alloc(d, 32, 0, 0, SITE_A);
+    p[32] = 'x';
+}
+
+Test(debug, guard_exact_overrun_of_an_odd_size_faults, .signal = SIGSEGV)
+{
+    rsvi_dbg_t *d = make(RSV_DEBUG_GUARD | RSV_DEBUG_GUARD_EXACT, &be_libc);
     volatile char *p = rsvi_dbg_alloc(d, 13, 0, 0, SITE_A);
     p[13] = 'x';
+}
+
+Test(debug, guard_overrun_into_the_alignment_slack_reported_on_free)
+{
+    rsvi_dbg_t *d = make(RSV_DEBUG_GUARD, &be_libc);
+    char *p = rsvi_dbg_alloc(d, 13, 0, 0, SITE_A);
+    p[13] = 'x'; /* lands in the 3 bytes before the guard */
+    rsvi_dbg_free(d, p, SITE_F);
+    cr_assert_eq(ngot, 1);
+    cr_assert_eq(got[0].kind, RSV_BUG_OVERRUN);
+    cr_assert_eq(got[0].offset, 13);
+    rsvi_dbg_destroy(d, NULL);
 }
 
 Test(debug, guard_under_underrun_faults, .signal = SIGSEGV)

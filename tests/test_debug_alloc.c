@@ -205,8 +205,8 @@ Test(debug_alloc, arena_oom_policy_without_decoration_keeps_the_fast_path)
 Test(debug_alloc, arena_guard_overrun_faults, .signal = SIGSEGV)
 {
     rsv_arena_t *a = arena(RSV_DEBUG_GUARD);
-    volatile char *p = rsv_arena_alloc(a, 40);
-    p[40] = 1;
+    volatile char *p = rsv_arena_alloc(a, 48);
+    p[48] = 1;
 }
 
 /* ---- pool ------------------------------------------------------------------- */

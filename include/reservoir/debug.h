@@ -55,6 +55,11 @@ enum {
     RSV_DEBUG_GUARD_UNDER = 1u << 6, /* with GUARD: the page precedes the block */
     RSV_DEBUG_BACKTRACE = 1u << 7,   /* keep a backtrace per block, not just the caller */
     RSV_DEBUG_ABORT = 1u << 8,       /* abort() after reporting a corruption */
+    /* With GUARD: align a block to the largest power of two (<= 16) that
+     * divides its size instead of 16, so it ends exactly at the guard and a
+     * one-byte overrun faults whatever the size.  Breaks programs that
+     * assume malloc's 16-byte alignment (CPython does). */
+    RSV_DEBUG_GUARD_EXACT = 1u << 9,
     RSV_DEBUG_ALL = RSV_DEBUG_FILL | RSV_DEBUG_CANARY | RSV_DEBUG_QUARANTINE | RSV_DEBUG_LEAKS
 };
 

@@ -8,12 +8,14 @@
  *   | 0xFD... | user bytes |#####|        |#####| user bytes | 0xFD... |
  *
  * In overrun mode the block ends exactly at the guard when its size is a
- * multiple of its alignment.  Without an explicit alignment a block is
- * aligned to the largest power of two (at most 16) dividing its size: no
- * object of that size can need more, and a one-byte overrun then faults.
- * The slack bytes are 0xFD and checked like canaries.  A freed block's
- * pages are decommitted, so a later access faults too, until the block
- * leaves quarantine and its reservation is released.
+ * multiple of its alignment: 16 by default, as malloc promises (PageHeap
+ * does the same).  The up to 15 slack bytes of other sizes are 0xFD and
+ * checked like canaries on free.  With RSV_DEBUG_GUARD_EXACT and no
+ * explicit alignment a block is aligned to the largest power of two (at
+ * most 16) dividing its size -- no object of that size can need more -- so
+ * a one-byte overrun faults whatever the size.  A freed block's pages are
+ * decommitted, so a later access faults too, until the block leaves
+ * quarantine and its reservation is released.
  *
  * Must never allocate from a heap or print; vm failures become ENOMEM.
  */
@@ -40,7 +42,8 @@ int dbgi_guard_alloc(rsvi_dbg_t *d, size_t size, size_t align, dbg_entry_t *e)
     size_t a = align;
     if (a == 0) {
         a = 16;
-        while (a > 1 && (n & (a - 1))) a >>= 1;
+        if (d->o.flags & RSV_DEBUG_GUARD_EXACT)
+            while (a > 1 && (n & (a - 1))) a >>= 1;
     }
     if (n > SIZE_MAX - 2 * page - a) return ENOMEM;
     size_t span = (n + a - 1) & ~(a - 1);

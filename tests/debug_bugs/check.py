@@ -66,8 +66,8 @@ def cases():
         out.append(case('uninit', a, 'fill', 0, stdout=[r'uninitialised word: 0xcdcdcdcd']))
         # 3. overrun / underrun
         out.append(case('overrun', a, 'canary', 'abort', stderr=[
-            HEAD.format(kind='overrun') + BLOCK.format(size=24 + hdr)
-            + r'canary after the block overwritten at 0x[0-9a-f]+ \(offset \+%d\)$' % (24 + hdr)]))
+            HEAD.format(kind='overrun') + BLOCK.format(size=32 + hdr)
+            + r'canary after the block overwritten at 0x[0-9a-f]+ \(offset \+%d\)$' % (32 + hdr)]))
         out.append(case('overrun', a, 'guard', 'segv', site=False))
         if a == 'win32':
             out.append(case('underrun', a, 'canary', 0, site=False, stderr=refused))

@@ -4,9 +4,9 @@
 
 int main(int argc, char **argv)
 {
-    bug_open(argc, argv, 24, 0);
-    char *p = bug_alloc(24);
-    for (int i = 0; i <= 24; i++) p[i] = 'x'; /* the bug: <= instead of < */
+    bug_open(argc, argv, 32, 0);
+    char *p = bug_alloc(32);
+    for (int i = 0; i <= 32; i++) p[i] = 'x'; /* the bug: <= instead of < */
     bug_free(p);
     bug_close();
     return 0;

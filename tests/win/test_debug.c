@@ -79,7 +79,8 @@ static int child_main(const char *what)
 {
     signal(SIGSEGV, on_segv);
     int under = strcmp(what, "under") == 0;
-    rsvi_dbg_t *d = make(RSV_DEBUG_GUARD | RSV_DEBUG_QUARANTINE | (under ? RSV_DEBUG_GUARD_UNDER : 0));
+    rsvi_dbg_t *d = make(RSV_DEBUG_GUARD | RSV_DEBUG_GUARD_EXACT | RSV_DEBUG_QUARANTINE
+                         | (under ? RSV_DEBUG_GUARD_UNDER : 0));
     if (!d) return 2;
     volatile char *p = rsvi_dbg_alloc(d, 13, 0, 0, NULL);
     if (!p) return 3;
