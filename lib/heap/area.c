@@ -139,6 +139,7 @@ static int area_is_zero(const rsvh_area_t *a, size_t index, size_t n)
 static void area_take(rsv_heap_t *h, rsvh_area_t *a, size_t index, size_t n)
 {
     for (size_t i = index; i < index + n; i++) {
+        RSV_ASSERT_INV(!bit_get(a->used, i));
         bit_set(a->used, i);
         if (bit_get(a->dirty, i)) {
             bit_clr(a->dirty, i);
@@ -190,6 +191,7 @@ int rsvh_area_grow(rsv_heap_t *h, rsvh_area_t *a, size_t end, size_t n, int *zer
 void rsvh_area_release(rsv_heap_t *h, rsvh_area_t *a, size_t index, size_t n)
 {
     for (size_t i = index; i < index + n; i++) {
+        RSV_ASSERT_INV(bit_get(a->used, i));
         bit_clr(a->used, i);
         bit_set(a->dirty, i);
     }
@@ -415,6 +417,7 @@ void rsvh_page_release(rsv_heap_t *h, rsvh_page_t *pg)
 {
     rsvh_segment_t *s = (rsvh_segment_t *)((uintptr_t)pg & ~(uintptr_t)RSVH_SEG_MASK);
     unsigned i = (unsigned)(pg - s->pages);
+    RSV_ASSERT_INV(rsvh_used(pg) == 0 && !((s->free_mask >> i) & 1));
     pg->block_size = 0;
     atomic_store_explicit(&pg->capacity, 0, memory_order_relaxed);
     atomic_store_explicit(&pg->owner, NULL, memory_order_relaxed);

@@ -26,6 +26,8 @@ static void queue_fix_sole(rsvh_queue_t *q, rsvh_page_t *moved)
 
 static void queue_remove(rsvh_queue_t *q, rsvh_page_t *pg)
 {
+    RSV_ASSERT_INV(pg->prev ? pg->prev->next == pg : q->first == pg);
+    RSV_ASSERT_INV(pg->next ? pg->next->prev == pg : q->last == pg);
     if (pg->prev) pg->prev->next = pg->next;
     else q->first = pg->next;
     if (pg->next) pg->next->prev = pg->prev;
