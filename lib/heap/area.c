@@ -402,12 +402,12 @@ rsvh_page_t *rsvh_page_claim(rsv_heap_t *h, unsigned cls)
     rsvh_used_set(pg, 0);
     pg->block_size = bs;
     atomic_store_explicit(&pg->capacity, 0, memory_order_relaxed);
-    pg->reserved = (uint32_t)(psize / bs);
+    pg->reserved = (uint16_t)(psize / bs);
     page_magic(pg, bs);
     pg->cls = (uint8_t)cls;
     pg->in_full = 0;
     atomic_store_explicit(&pg->owner, NULL, memory_order_relaxed);
-    pg->start = start;
+    pg->start_off = (uint32_t)(start - (char *)s);
     atomic_store_explicit(&pg->xfree, RSVH_NORMAL, memory_order_relaxed);
     pg->next = pg->prev = NULL;
     return pg;

@@ -24,8 +24,8 @@
  *   ok   = segment map bit of seg is set (a global bitmap, one bit per
  *          4 MiB of address space, set only while seg is a live segment)
  *   page = seg->pages[(p - seg) >> seg->page_shift]
- *   idx  = (p - page->start) / block_size   (multiply by a reciprocal)
- *   p must equal page->start + idx * block_size and idx < capacity.
+ *   idx  = (p - page start) / block_size    (multiply by a reciprocal)
+ *   p must equal page start + idx * block_size and idx < capacity.
  *
  * A free block is  [next | cookie = key ^ address | ...]; allocation clears
  * the cookie, so finding it on free means a double free.
@@ -96,20 +96,26 @@ struct rsvh_tld;
  * owner.  block_size/start/magic are set before any block exists. */
 typedef struct rsvh_page {
     rsvh_block_t *free;           /* blocks ready for allocation */
-    _Atomic uint32_t used;        /* live blocks (remote frees counted when collected) */
+    _Atomic uint16_t used;        /* live blocks (remote frees counted when collected) */
+    _Atomic uint16_t capacity;    /* blocks carved so far (bump frontier) */
     uint32_t block_size;          /* 0: page not in use */
-    _Atomic uint32_t capacity;    /* blocks carved so far (bump frontier) */
-    uint32_t reserved;            /* blocks that fit */
     uint32_t magic;               /* idx = (off * magic) >> shift */
+    uint32_t start_off;           /* first block, from the segment's start */
+    uint16_t reserved;            /* blocks that fit (<= 4096) */
     uint8_t shift;
     uint8_t cls;
     uint8_t in_full;              /* in the owner's full queue */
     uint8_t sole;                 /* the only page of its class queue: kept when empty */
     struct rsvh_tld *_Atomic owner; /* NULL: abandoned (or explicit heap not yet set) */
-    char *start;                  /* first block */
     _Atomic uintptr_t xfree;      /* remote frees | delay state */
     struct rsvh_page *next, *prev;
-} rsvh_page_t;
+} rsvh_page_t;   /* 64 bytes: one cache line each (the array is line-aligned) */
+
+/* The first block of pg (page descriptors live in their segment's header). */
+RSV_INLINE char *rsvh_page_start(const rsvh_page_t *pg)
+{
+    return (char *)((uintptr_t)pg & ~(uintptr_t)RSVH_SEG_MASK) + pg->start_off;
+}
 
 typedef struct rsvh_area rsvh_area_t;
 
@@ -128,7 +134,7 @@ typedef struct rsvh_segment {
     size_t huge_size;             /* HUGE: usable bytes at huge_block */
     uint64_t free_mask;           /* bit i: page i free */
     struct rsvh_segment *next, *prev; /* heap->avail[kind] */
-    rsvh_page_t pages[RSVH_MAX_PAGES];
+    _Alignas(64) rsvh_page_t pages[RSVH_MAX_PAGES];
 } rsvh_segment_t;
 
 /* An area: one region carved into segments.  Its header lives in the
@@ -187,6 +193,10 @@ struct rsv_heap {
     struct rsv_heap *next_heap, *prev_heap;  /* all heaps (fork handling) */
     rsvh_tld_t tld;          /* explicit heaps: the one allocation state */
 };
+
+_Static_assert(sizeof(rsvh_page_t) == 64 || sizeof(void *) != 8, "page descriptor is one cache line");
+_Static_assert(offsetof(rsvh_segment_t, pages) + sizeof(rsvh_page_t) * RSVH_MAX_PAGES <= RSVH_HDR,
+               "segment header fits before page 0");
 
 /* ---- globals (heap.c / meta.c) ------------------------------------------ */
 /* Hidden on the declarations too, so the fast paths in a shared library
@@ -270,7 +280,7 @@ RSV_INLINE int rsvh_check_block(rsvh_segment_t *seg, const void *p, rsvh_page_t 
     size_t idx = ((uintptr_t)p - (uintptr_t)seg) >> seg->page_shift;
     if (RSV_UNLIKELY(idx >= seg->page_count)) return RSVH_BAD_INTERIOR;
     rsvh_page_t *pg = &seg->pages[idx];
-    uintptr_t off = (uintptr_t)p - (uintptr_t)pg->start;
+    uintptr_t off = (uintptr_t)p - ((uintptr_t)seg + pg->start_off);
     if (RSV_UNLIKELY(pg->block_size == 0 || off >= ((size_t)1 << RSVH_SEG_SHIFT))) return RSVH_BAD_INTERIOR;
     uint64_t bi = ((uint64_t)off * pg->magic) >> pg->shift;
     if (RSV_UNLIKELY(bi * pg->block_size != off ||
@@ -288,7 +298,7 @@ RSV_INLINE uint32_t rsvh_used(const rsvh_page_t *pg)
 }
 RSV_INLINE void rsvh_used_set(rsvh_page_t *pg, uint32_t v)
 {
-    atomic_store_explicit(&pg->used, v, memory_order_relaxed);
+    atomic_store_explicit(&pg->used, (uint16_t)v, memory_order_relaxed);
 }
 
 /* ---- alloc.c / page.c ---------------------------------------------------- */

@@ -60,8 +60,8 @@ static long insp_list(const rsvh_page_t *pg, const rsvh_block_t *b, int need_coo
     uint32_t cap = atomic_load_explicit(&((rsvh_page_t *)pg)->capacity, memory_order_relaxed);
     long n = 0;
     for (; b; b = b->next) {
-        uintptr_t off = (uintptr_t)b - (uintptr_t)pg->start;
-        if ((uintptr_t)b < (uintptr_t)pg->start || off % pg->block_size || off / pg->block_size >= cap)
+        uintptr_t off = (uintptr_t)b - (uintptr_t)rsvh_page_start(pg);
+        if ((uintptr_t)b < (uintptr_t)rsvh_page_start(pg) || off % pg->block_size || off / pg->block_size >= cap)
             return -1;
         if (need_cookie && b->cookie != rsvh_cookie(b)) return -1;
         if (++n > (long)cap) return -1;
@@ -77,7 +77,7 @@ static int insp_page(rsv_heap_t *h, rsvh_segment_t *s, rsvh_page_t *pg, unsigned
     if (rsvh_kind_of_class(pg->cls) != s->kind) return bad(msg, n, "heap: page class in the wrong segment kind");
     size_t psize = (size_t)1 << s->page_shift;
     char *start = (char *)s + (size_t)i * psize + (i == 0 ? RSVH_HDR : 0);
-    if (pg->start != start) return bad(msg, n, "heap: page start is wrong");
+    if (rsvh_page_start(pg) != start) return bad(msg, n, "heap: page start is wrong");
     if (pg->reserved != (psize - (i == 0 ? RSVH_HDR : 0)) / pg->block_size)
         return bad(msg, n, "heap: page block count is wrong");
     uint32_t cap = atomic_load_explicit(&pg->capacity, memory_order_relaxed);
@@ -233,7 +233,7 @@ static int walk_emit(walk_ctx_t *w, void *addr, size_t size, int kind, int commi
 static void walk_mark(uint64_t *bits, const rsvh_page_t *pg, const rsvh_block_t *b)
 {
     for (; b; b = b->next) {
-        size_t i = (size_t)((const char *)b - pg->start) / pg->block_size;
+        size_t i = (size_t)((const char *)b - rsvh_page_start(pg)) / pg->block_size;
         bits[i / 64] |= (uint64_t)1 << (i % 64);
     }
 }
@@ -254,11 +254,11 @@ static int walk_page(rsv_heap_t *h, walk_ctx_t *w, rsvh_segment_t *s, rsvh_page_
     }
     for (uint32_t b = 0; b < cap; b++) {
         int fr = (int)((bits[b / 64] >> (b % 64)) & 1);
-        int r = walk_emit(w, pg->start + (size_t)b * pg->block_size, pg->block_size,
+        int r = walk_emit(w, rsvh_page_start(pg) + (size_t)b * pg->block_size, pg->block_size,
                           fr ? RSV_WALK_BLOCK_FREE : RSV_WALK_BLOCK_USED, 1);
         if (r) return r;
     }
-    char *tail = pg->start + (size_t)cap * pg->block_size;
+    char *tail = rsvh_page_start(pg) + (size_t)cap * pg->block_size;
     if (tail < pend) return walk_emit(w, tail, (size_t)(pend - tail), RSV_WALK_BLOCK_FREE, 1);
     return 0;
 }

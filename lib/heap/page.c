@@ -121,7 +121,7 @@ static void page_extend(rsvh_page_t *pg)
     if (n > m) n = m;
     if (n == 0) return;
     size_t bs = pg->block_size;
-    char *first = pg->start + (size_t)cap * bs;
+    char *first = rsvh_page_start(pg) + (size_t)cap * bs;
     char *b = first;
     for (uint32_t i = 0; i + 1 < n; i++, b += bs) {
         ((rsvh_block_t *)b)->next = (rsvh_block_t *)(b + bs);
@@ -130,7 +130,7 @@ static void page_extend(rsvh_page_t *pg)
     ((rsvh_block_t *)b)->next = pg->free;
     ((rsvh_block_t *)b)->cookie = rsvh_cookie(b);
     pg->free = (rsvh_block_t *)first;
-    atomic_store_explicit(&pg->capacity, cap + n, memory_order_relaxed);
+    atomic_store_explicit(&pg->capacity, (uint16_t)(cap + n), memory_order_relaxed);
 }
 
 /* Parks pg (no free block, nothing to carve) in t's full queue.  Returns 0
