@@ -61,7 +61,25 @@ RSV_INLINE void rsvi_unlock(rsvi_lock_t *l)
     atomic_store_explicit(&l->held, 0, memory_order_release);
 }
 
-/* Recursive lock: `owner` is the holder's rsvi_os_thread_id() or 0, `depth`
+/* The calling thread's identity for recursive locks: the address of a
+ * thread-local byte (initial-exec where the object format allows, so no
+ * __tls_get_addr call from a shared library; defined in lib/heap/meta.c),
+ * else rsvi_os_thread_id().  Unique among live threads. */
+#if defined(__ELF__) && defined(__GNUC__)
+extern __attribute__((visibility("hidden"))) _Thread_local
+    __attribute__((tls_model("initial-exec"))) char rsvi_lock_anchor;
+RSV_INLINE uintptr_t rsvi_lock_self(void)
+{
+    return (uintptr_t)&rsvi_lock_anchor;
+}
+#else
+RSV_INLINE uintptr_t rsvi_lock_self(void)
+{
+    return rsvi_os_thread_id();
+}
+#endif
+
+/* Recursive lock: `owner` is the holder's rsvi_lock_self() or 0, `depth`
  * the extra acquisitions by the holder (only the holder touches it). */
 typedef struct rsvi_rlock {
     _Atomic uintptr_t owner;
@@ -83,7 +101,7 @@ static inline void rsvi_rlock_wait(rsvi_rlock_t *l, uintptr_t me)
 
 RSV_INLINE void rsvi_rlock(rsvi_rlock_t *l)
 {
-    uintptr_t me = rsvi_os_thread_id();
+    uintptr_t me = rsvi_lock_self();
     uintptr_t expect = 0;
     if (RSV_LIKELY(atomic_compare_exchange_strong_explicit(&l->owner, &expect, me,
                                                            memory_order_acquire,
@@ -109,7 +127,7 @@ RSV_INLINE void rsvi_runlock(rsvi_rlock_t *l)
 /* 1 when the calling thread holds l. */
 RSV_INLINE int rsvi_rlock_held(rsvi_rlock_t *l)
 {
-    return atomic_load_explicit(&l->owner, memory_order_relaxed) == rsvi_os_thread_id();
+    return atomic_load_explicit(&l->owner, memory_order_relaxed) == rsvi_lock_self();
 }
 
 #endif /* RSV_LOCK_H */

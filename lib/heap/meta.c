@@ -14,6 +14,10 @@
 
 _Atomic uint64_t rsvh_segmap[RSVH_SEGMAP_BITS / 64];
 
+#if defined(__ELF__) && defined(__GNUC__)
+_Thread_local __attribute__((tls_model("initial-exec"))) char rsvi_lock_anchor; /* lock.h */
+#endif
+
 void rsvh_segmap_set(const void *seg, int on)
 {
     uintptr_t i = (uintptr_t)seg >> RSVH_SEG_SHIFT;
