@@ -288,10 +288,11 @@ def headlines(d):
             if p == L and b["family"] == "rss" and b["allocator"] == al:
                 g = d.get(L, "rss", b["variant"], "glibc")
                 if g and g.get("peak_kib", 0) > 0:
-                    rs.append((b["peak_kib"] / g["peak_kib"], b["variant"]))
+                    rs.append((b["peak_kib"] / g["peak_kib"], b["variant"], b["peak_kib"], g["peak_kib"]))
         if rs:
             out.append("| %s peak RSS / glibc's per memory workload (target ≤ 1.1×) | %s |" % (
-                al, ", ".join("%s %s" % (v, fmt_ratio(r)) for r, v in sorted(rs, key=lambda x: x[1]))))
+                al, ", ".join("%s %s (%.1f / %.1f MiB)" % (v, fmt_ratio(r), a / 1024, g / 1024)
+                              for r, v, a, g in sorted(rs, key=lambda x: x[1]))))
     D = "linux-debug"
     add("malloc face, debug compiled in but off / compiled out: pair 16–256 B, frame (target ≈ 1×)",
         [d.ratio(D, "pair", v, "rsv-preload", "rsv-preload-checks-off") for v in ("16", "64", "256")]
@@ -416,7 +417,8 @@ def readme(d, outdir, charts):
              "`mixed` = 90% 16–256 B, 9% 257 B–4 KiB, 1% 4–64 KiB; frame/request/prodcons objects "
              "= 90% 16–256 B, 10% 257 B–4 KiB (fixed seeds, identical for every allocator).")
     L.append("- Allocators without `free` (bump, arena) reset at the end of each batch / frame / request "
-             "instead; the pool only runs fixed-size workloads.")
+             "instead (pair: every 1,000 pairs, 128 at 64 KiB, 8 at 1 MiB, so up to 4–8 MiB between "
+             "resets); the pool only runs fixed-size workloads.")
     L.append("")
     L.append("## How to reproduce\n")
     L.append("```\nbench/run            # full run, about 10 minutes, rewrites docs/bench/\n"

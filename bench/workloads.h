@@ -8,7 +8,9 @@
  * untouched shows up, as it would in a program.
  *
  *   pair/S        alloc + free of one S-byte block, repeated; time per pair.
- *                 Allocators without free() reset after every batch.
+ *                 Batches of 1,000 pairs (128 at 64 KiB, 8 at 1 MiB);
+ *                 allocators without free() reset after every batch, so
+ *                 they hand out up to 8 MiB between resets.
  *   batch/O-D     allocate 100,000 blocks (D: all 64 B, or the mixed
  *                 16 B-64 KiB table), then free them in order O (lifo, fifo,
  *                 random); time per block (alloc + free).
