@@ -379,9 +379,8 @@ rsvh_page_t *rsvh_page_claim(rsv_heap_t *h, unsigned cls)
         s->index = index;
         s->span = 1;
         s->free_mask = s->page_count == 64 ? ~(uint64_t)0 : (((uint64_t)1 << s->page_count) - 1);
-        for (unsigned i = 0; i < s->page_count; i++) {
-            s->pages[i].block_size = 0;
-        }
+        /* All 64 descriptors: the free fast path indexes any of them. */
+        memset(s->pages, 0, sizeof s->pages);
         seg_avail_push(h, s);
         rsvh_segmap_set(s, 1);
     }

@@ -134,7 +134,9 @@ typedef struct rsvh_segment {
     size_t huge_size;             /* HUGE: usable bytes at huge_block */
     uint64_t free_mask;           /* bit i: page i free */
     struct rsvh_segment *next, *prev; /* heap->avail[kind] */
-    _Alignas(64) rsvh_page_t pages[RSVH_MAX_PAGES];
+    /* One more than the most pages: a pointer at exactly 4 MiB past a SMALL
+     * segment maps to descriptor 64, a zeroed guard that nothing uses. */
+    _Alignas(64) rsvh_page_t pages[RSVH_MAX_PAGES + 1];
 } rsvh_segment_t;
 
 /* An area: one region carved into segments.  Its header lives in the
@@ -195,7 +197,7 @@ struct rsv_heap {
 };
 
 _Static_assert(sizeof(rsvh_page_t) == 64 || sizeof(void *) != 8, "page descriptor is one cache line");
-_Static_assert(offsetof(rsvh_segment_t, pages) + sizeof(rsvh_page_t) * RSVH_MAX_PAGES <= RSVH_HDR,
+_Static_assert(sizeof(rsvh_segment_t) <= RSVH_HDR,
                "segment header fits before page 0");
 
 /* ---- globals (heap.c / meta.c) ------------------------------------------ */
@@ -277,11 +279,13 @@ RSV_INLINE uintptr_t rsvh_cookie(const void *b)
  * start.  Returns RSVH_OK and *out, or the reason it is not. */
 RSV_INLINE int rsvh_check_block(rsvh_segment_t *seg, const void *p, rsvh_page_t **out)
 {
+    /* idx <= 64 always (p - seg <= 4 MiB, page_shift >= 16).  Descriptors of
+     * free pages, of pages past page_count and the first two of a huge
+     * segment have capacity 0, so the capacity test rejects them too. */
     size_t idx = ((uintptr_t)p - (uintptr_t)seg) >> seg->page_shift;
-    if (RSV_UNLIKELY(idx >= seg->page_count)) return RSVH_BAD_INTERIOR;
     rsvh_page_t *pg = &seg->pages[idx];
     uintptr_t off = (uintptr_t)p - ((uintptr_t)seg + pg->start_off);
-    if (RSV_UNLIKELY(pg->block_size == 0 || off >= ((size_t)1 << RSVH_SEG_SHIFT))) return RSVH_BAD_INTERIOR;
+    if (RSV_UNLIKELY(off >= ((size_t)1 << RSVH_SEG_SHIFT))) return RSVH_BAD_INTERIOR;
     uint64_t bi = ((uint64_t)off * pg->magic) >> pg->shift;
     if (RSV_UNLIKELY(bi * pg->block_size != off ||
                      bi >= atomic_load_explicit(&pg->capacity, memory_order_relaxed)))
