@@ -3,27 +3,19 @@
  * the last block in place.  The allocation fast path is the header's inline
  * one, so this row is measured against the raw bump loop as users get it.
  * Must never: free individual blocks (the arena cannot). */
+#include "rsv_ops.h"
 #include "workloads.h"
-
-#include <reservoir/arena.h>
 
 static void *aa_create(size_t block)
 {
     (void)block;
     return rsv_arena_create(NULL);
 }
-static void aa_destroy(void *ctx) { rsv_arena_destroy((rsv_arena_t *)ctx); }
-static void *aa_alloc(void *ctx, size_t size) { return rsv_arena_alloc((rsv_arena_t *)ctx, size); }
-static void aa_free(void *ctx, void *p, size_t size) { (void)ctx; (void)p; (void)size; }
-static void *aa_realloc(void *ctx, void *p, size_t old, size_t size)
-{
-    return rsv_arena_realloc((rsv_arena_t *)ctx, p, old, size);
-}
-static void aa_reset(void *ctx) { rsv_arena_reset((rsv_arena_t *)ctx); }
 
 static const rsvb_alloc_t aa_ops = {
     RSVB_CAP_RESET | RSVB_CAP_REALLOC | RSVB_CAP_LARGE,
-    aa_create, aa_destroy, aa_alloc, aa_free, aa_realloc, aa_reset,
+    aa_create, rsvb_arena_destroy, rsvb_arena_alloc, rsvb_arena_free, rsvb_arena_realloc,
+    rsvb_arena_reset,
 };
 
 RSVB_DEFINE_ALLOCATOR(arena, aa_ops)

@@ -5,47 +5,8 @@
  * run a small subset of the workloads (RSVB_CAP_DEBUGROW); with_base adds
  * the same subset for the allocator with debug off, named plainly.
  * Must never: switch features on any other way than the public options. */
+#include "rsv_ops.h"
 #include "workloads.h"
-
-#include <reservoir/arena.h>
-#include <reservoir/heap.h>
-#include <reservoir/pool.h>
-
-/* ---- shared operations (the create functions differ per feature) ------- */
-static void dh_destroy(void *ctx) { rsv_heap_destroy((rsv_heap_t *)ctx); }
-static void *dh_alloc(void *ctx, size_t size) { return rsv_heap_alloc((rsv_heap_t *)ctx, size); }
-static void dh_free(void *ctx, void *p, size_t size)
-{
-    (void)size;
-    rsv_heap_free((rsv_heap_t *)ctx, p);
-}
-static void *dh_realloc(void *ctx, void *p, size_t old, size_t size)
-{
-    (void)old;
-    return rsv_heap_realloc((rsv_heap_t *)ctx, p, size);
-}
-
-static void da_destroy(void *ctx) { rsv_arena_destroy((rsv_arena_t *)ctx); }
-static void *da_alloc(void *ctx, size_t size) { return rsv_arena_alloc((rsv_arena_t *)ctx, size); }
-static void da_free(void *ctx, void *p, size_t size) { (void)ctx; (void)p; (void)size; }
-static void *da_realloc(void *ctx, void *p, size_t old, size_t size)
-{
-    return rsv_arena_realloc((rsv_arena_t *)ctx, p, old, size);
-}
-static void da_reset(void *ctx) { rsv_arena_reset((rsv_arena_t *)ctx); }
-
-static void dp_destroy(void *ctx) { rsv_pool_destroy((rsv_pool_t *)ctx); }
-static void *dp_alloc(void *ctx, size_t size)
-{
-    (void)size;
-    return rsv_pool_alloc((rsv_pool_t *)ctx);
-}
-static void dp_free(void *ctx, void *p, size_t size)
-{
-    (void)size;
-    rsv_pool_free((rsv_pool_t *)ctx, p);
-}
-static void dp_reset(void *ctx) { rsv_pool_reset((rsv_pool_t *)ctx); }
 
 /* One heap, arena and pool row per feature.  The options are copied by the
  * create functions, so they may live on the stack. */
@@ -62,7 +23,8 @@ static void dp_reset(void *ctx) { rsv_pool_reset((rsv_pool_t *)ctx); }
     static const rsvb_alloc_t dh_##FEAT##_ops = {                                  \
         RSVB_CAP_FREE | RSVB_CAP_REALLOC | RSVB_CAP_SHARED | RSVB_CAP_LARGE |      \
             RSVB_CAP_DEBUGROW,                                                     \
-        dh_##FEAT##_create, dh_destroy, dh_alloc, dh_free, dh_realloc, NULL,       \
+        dh_##FEAT##_create, rsvb_heap_destroy, rsvb_heap_alloc, rsvb_heap_free,    \
+        rsvb_heap_realloc, NULL,                                                   \
     };                                                                             \
     RSVB_DEFINE_ALLOCATOR(heap_##FEAT, dh_##FEAT##_ops)                            \
     static void *da_##FEAT##_create(size_t block)                                  \
@@ -76,7 +38,8 @@ static void dp_reset(void *ctx) { rsv_pool_reset((rsv_pool_t *)ctx); }
     }                                                                              \
     static const rsvb_alloc_t da_##FEAT##_ops = {                                  \
         RSVB_CAP_RESET | RSVB_CAP_REALLOC | RSVB_CAP_LARGE | RSVB_CAP_DEBUGROW,    \
-        da_##FEAT##_create, da_destroy, da_alloc, da_free, da_realloc, da_reset,   \
+        da_##FEAT##_create, rsvb_arena_destroy, rsvb_arena_alloc, rsvb_arena_free, \
+        rsvb_arena_realloc, rsvb_arena_reset,                                      \
     };                                                                             \
     RSVB_DEFINE_ALLOCATOR(arena_##FEAT, da_##FEAT##_ops)                           \
     static void *dp_##FEAT##_create(size_t block)                                  \
@@ -90,7 +53,8 @@ static void dp_reset(void *ctx) { rsv_pool_reset((rsv_pool_t *)ctx); }
     }                                                                              \
     static const rsvb_alloc_t dp_##FEAT##_ops = {                                  \
         RSVB_CAP_FREE | RSVB_CAP_RESET | RSVB_CAP_FIXED | RSVB_CAP_DEBUGROW,       \
-        dp_##FEAT##_create, dp_destroy, dp_alloc, dp_free, NULL, dp_reset,         \
+        dp_##FEAT##_create, rsvb_pool_destroy, rsvb_pool_alloc, rsvb_pool_free, NULL, \
+        rsvb_pool_reset,                                                           \
     };                                                                             \
     RSVB_DEFINE_ALLOCATOR(pool_##FEAT, dp_##FEAT##_ops)
 

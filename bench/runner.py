@@ -94,6 +94,19 @@ class Proc:
         os.unlink(path)
         return data
 
+    def measure(self, args, tag, tmp, rnd, results, contexts):
+        """run(), then file every benchmark of it under this process and
+        round; the first context seen per process is kept."""
+        data = self.run(args, tag, "out.json", tmp)
+        if not data:
+            return
+        contexts.setdefault(self.platform + ":" + self.alloc, data["context"])
+        for b in data["benchmarks"]:
+            b["round"] = rnd
+            b["platform"] = self.platform
+            b["process"] = self.alloc
+            results.append(b)
+
     def list(self, regex, cwd):
         env = dict(os.environ)
         env.update(self.env)
@@ -107,17 +120,8 @@ def run_timed(procs, rounds, min_time, tmp, results, contexts, families):
     for fam in families:
         for r in range(rounds):
             for pr in procs:
-                tag = "%s %d/%d" % (fam, r + 1, rounds)
-                data = pr.run(["--benchmark_filter=^%s/" % fam, "--benchmark_min_time=%g" % min_time],
-                              tag, "out.json", tmp)
-                if not data:
-                    continue
-                contexts.setdefault(pr.platform + ":" + pr.alloc, data["context"])
-                for b in data["benchmarks"]:
-                    b["round"] = r
-                    b["platform"] = pr.platform
-                    b["process"] = pr.alloc
-                    results.append(b)
+                pr.measure(["--benchmark_filter=^%s/" % fam, "--benchmark_min_time=%g" % min_time],
+                           "%s %d/%d" % (fam, r + 1, rounds), tmp, r, results, contexts)
 
 
 DEBUG_FILTER = "^(pair/(16|64|256|4KiB)|frame/10k|entities/192|request/t1)/"
@@ -143,16 +147,8 @@ def run_debug(lib, nochecks_lib, rounds, min_time, tmp, results, contexts):
                           "linux-debug"))
     for r in range(rounds):
         for pr in procs:
-            data = pr.run(["--benchmark_filter=" + DEBUG_FILTER, "--benchmark_min_time=%g" % min_time],
-                          "debug %d/%d" % (r + 1, rounds), "out.json", tmp)
-            if not data:
-                continue
-            contexts.setdefault(pr.platform + ":" + pr.alloc, data["context"])
-            for b in data["benchmarks"]:
-                b["round"] = r
-                b["platform"] = pr.platform
-                b["process"] = pr.alloc
-                results.append(b)
+            pr.measure(["--benchmark_filter=" + DEBUG_FILTER, "--benchmark_min_time=%g" % min_time],
+                       "debug %d/%d" % (r + 1, rounds), tmp, r, results, contexts)
 
 
 def run_rss(procs, tmp, results, contexts, regex):
@@ -161,15 +157,8 @@ def run_rss(procs, tmp, results, contexts, regex):
     for pr in procs:
         for name in pr.list(regex, tmp):
             base = name.split("/iterations")[0]
-            data = pr.run(["--benchmark_filter=^%s/" % base.replace(".", "[.]")], "rss", "out.json", tmp)
-            if not data:
-                continue
-            contexts.setdefault(pr.platform + ":" + pr.alloc, data["context"])
-            for b in data["benchmarks"]:
-                b["round"] = 0
-                b["platform"] = pr.platform
-                b["process"] = pr.alloc
-                results.append(b)
+            pr.measure(["--benchmark_filter=^%s/" % base.replace(".", "[.]")], "rss", tmp, 0,
+                       results, contexts)
 
 
 PY_WORKLOAD = r"""
