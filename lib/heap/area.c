@@ -208,12 +208,14 @@ static size_t area_purge_run(rsv_heap_t *h, rsvh_area_t *a, size_t i, size_t j)
 {
     char *p = a->region.base + i * RSVH_SEG_SIZE;
     size_t bytes = (j - i) * RSVH_SEG_SIZE;
+    /* A failed decommit leaves the run dirty (its contents are still
+     * there, so it must not count as reading zero). */
+    if (rsv_vm_decommit(p, bytes) != 0) return 0;
     for (size_t k = i; k < j; k++) {
         bit_clr(a->dirty, k);
         bit_clr(a->aged, k);
     }
     h->dirty_bytes -= bytes;
-    if (rsv_vm_decommit(p, bytes) != 0) return 0;
     if (rsv_vm_commit(p, bytes) != 0)
         for (size_t k = i; k < j; k++) bit_set(a->decommitted, k);
     return bytes;
