@@ -75,8 +75,11 @@ RSV_API size_t rsv_heap_usable_size(rsv_heap_t *h, const void *p);
 /* The heap that owns p (a block start), or NULL.  Cheap, never faults. */
 RSV_API rsv_heap_t *rsv_heap_of(const void *p);
 
-/* Recursive lock held across several calls (HeapLock).  Calls from other
- * threads block meanwhile; no effect on RSV_HEAP_NO_SERIALIZE heaps. */
+/* Recursive lock held across several calls (HeapLock).  On an explicit
+ * heap, calls from other threads block meanwhile; no effect on
+ * RSV_HEAP_NO_SERIALIZE heaps.  On the default heap (whose threads never
+ * wait for each other) it only excludes other rsv_heap_lock holders.
+ * rsv_heap_unlock by a thread that does not hold it is reported (EPERM). */
 RSV_API void rsv_heap_lock(rsv_heap_t *h);
 RSV_API void rsv_heap_unlock(rsv_heap_t *h);
 
