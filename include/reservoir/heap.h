@@ -114,6 +114,11 @@ typedef struct rsv_heap_stats {
     size_t class_size[RSV_HEAP_STAT_CLASSES];   /* 0 past the last class */
     size_t class_blocks[RSV_HEAP_STAT_CLASSES]; /* live blocks per class */
 } rsv_heap_stats_t;
+/* in_use counts usable bytes of live blocks (on the default heap, blocks
+ * freed by another thread count until their owner collects them).
+ * peak_in_use is exact for explicit heaps; for the default heap, whose
+ * threads keep no shared counter, it is the largest in_use a
+ * rsv_heap_stats call has seen.  Safe while other threads allocate. */
 RSV_API void rsv_heap_stats(rsv_heap_t *h, rsv_heap_stats_t *out);
 
 /* Returns free memory to the OS now; returns the bytes released. */
