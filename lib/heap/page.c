@@ -179,6 +179,20 @@ void rsvh_free_local_slow(rsvh_tld_t *t, rsvh_page_t *pg)
     if (rsvh_used(pg) != 0) return;
     rsvh_queue_t *q = &t->queues[pg->cls];
     if (q->first == pg && q->last == pg) return;   /* keep the class's only page */
+    /* Of two empty pages keep the one carved further: its blocks' first
+     * words are resident already, while the other's next allocations would
+     * carve (touch) new 4 KiB pages.  (A page kept as the only one while
+     * its fuller sibling sat in the full queue made a second pass over a
+     * 10,000-object frame touch 132 more pages.) */
+    uint32_t cap = atomic_load_explicit(&pg->capacity, memory_order_relaxed);
+    unsigned n = 0;
+    for (rsvh_page_t *o = q->first; o && n < 4; o = o->next, n++) {
+        if (o != pg && rsvh_used(o) == 0 &&
+            atomic_load_explicit(&o->capacity, memory_order_relaxed) < cap) {
+            page_retire(t, o);
+            return;
+        }
+    }
     page_retire(t, pg);
 }
 
