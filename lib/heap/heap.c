@@ -61,10 +61,15 @@ static void heap_fork_prepare(void)
     rsvi_lock(&rsvh_default_heap.lock);
     rsvi_lock(&heap_tld_lock);
     rsvh_meta_fork(1);
+    /* The vm book's lock is taken under heap locks, so it is taken last
+     * here: its own hook may have been registered after ours (a preloaded
+     * malloc runs before constructors) and would then run first. */
+    rsvi_vm_fork_lock();
 }
 
 static void heap_fork_release(void)
 {
+    rsvi_vm_fork_unlock();
     rsvh_meta_fork(0);
     rsvi_unlock(&heap_tld_lock);
     rsvi_unlock(&rsvh_default_heap.lock);
@@ -101,6 +106,7 @@ void rsvh_default_init(void)
     heap_common_init(h);
     atomic_store_explicit(&heap_init_state, 2, memory_order_release);
     /* After "ready": pthread_atfork may itself call malloc. */
+    rsvi_vm_fork_adopt();
     (void)rsvi_os_atfork(heap_fork_prepare, heap_fork_release, heap_fork_release);
     /* Debug layer (issue 7) last, for the same reason: priming the
      * unwinder may call malloc, which then takes the plain path. */
