@@ -22,19 +22,10 @@
 #include "reservoir.h"
 #include "win/tap.h"
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#  define TEST_SLOW 1
-#elif defined(__has_feature)
-#  if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#    define TEST_SLOW 1
-#  endif
-#endif
-#ifndef TEST_SLOW
-#  define TEST_SLOW 0
-#endif
+#include "test_sanitize.h"
 
 #define THREADS 4
-#define ROUNDS (TEST_SLOW ? 2000 : 20000)
+#define ROUNDS (RSV_TEST_SLOW ? 2000 : 20000)
 #define HANDOFF 64
 
 static rsv_heap_t *shared;

@@ -22,20 +22,8 @@
 #include "reservoir/heap.h"
 #include "reservoir/vm.h"
 
-/* Criterion's own runner keeps a few blocks until exit. */
-const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void) { return "leak:libcriterion.so\n"; }
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#  define TEST_SLOW 1
-#elif defined(__has_feature)
-#  if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#    define TEST_SLOW 1
-#  endif
-#endif
-#ifndef TEST_SLOW
-#  define TEST_SLOW 0
-#endif
+#include "test_sanitize.h"
 
 #define KIB ((size_t)1 << 10)
 #define MIB ((size_t)1 << 20)
@@ -790,7 +778,7 @@ Test(heap, mapping_count_bounded_after_a_million_ops, .timeout = 120)
     enum { SLOTS = 2048 };
     static void *slot[SLOTS];
     long before = maps_lines();
-    long ops = TEST_SLOW ? 100000 : 1000000;
+    long ops = RSV_TEST_SLOW ? 100000 : 1000000;
     rng_state = 0xfeedbeef;
     for (long i = 0; i < ops; i++) {
         size_t k = rng() % SLOTS;
@@ -967,7 +955,7 @@ Test(heap, random_stress_against_model, .timeout = 120)
     static unsigned char *ptr[SLOTS];
     static size_t len[SLOTS];
     static unsigned tag[SLOTS];
-    long ops = TEST_SLOW ? 30000 : 300000;
+    long ops = RSV_TEST_SLOW ? 30000 : 300000;
     for (int k = 0; k < 2; k++) {
         rsv_heap_t *h = hs[k];
         rng_state = 0x12345678u + (uint64_t)k;

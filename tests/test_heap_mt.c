@@ -21,16 +21,7 @@
 #include "reservoir/malloc.h"
 #include "win/tap.h"
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#  define TEST_SLOW 1
-#elif defined(__has_feature)
-#  if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#    define TEST_SLOW 1
-#  endif
-#endif
-#ifndef TEST_SLOW
-#  define TEST_SLOW 0
-#endif
+#include "test_sanitize.h"
 
 enum { MAX_THREADS = 8, SLOTS = 256, MAILBOX = 64 };
 
@@ -236,7 +227,7 @@ static void *consumer(void *arg)
 
 static void producer_consumer(void)
 {
-    pc_count = TEST_SLOW ? 20000 : 400000;
+    pc_count = RSV_TEST_SLOW ? 20000 : 400000;
     pthread_t t;
     pthread_create(&t, NULL, consumer, NULL);
     for (long k = 0; k < pc_count; k++) {
@@ -293,7 +284,7 @@ static int env_checks(void)
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "env") == 0) return env_checks();
-    long ops = TEST_SLOW ? 20000 : 200000;
+    long ops = RSV_TEST_SLOW ? 20000 : 200000;
     run_stress(NULL, 1, ops, "default heap");
     run_stress(NULL, 2, ops, "default heap");
     run_stress(NULL, 8, ops / 2, "default heap");

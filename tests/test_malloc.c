@@ -16,9 +16,6 @@
 #include "reservoir/heap.h"
 #include "reservoir/malloc.h"
 
-/* Criterion's own runner keeps a few blocks until exit. */
-const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void) { return "leak:libcriterion.so\n"; }
 
 static int err_count, err_last;
 static void count_error(void *user, int code, const char *message)

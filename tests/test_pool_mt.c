@@ -16,16 +16,7 @@
 #include "reservoir/pool.h"
 #include "win/tap.h"
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#  define TEST_SLOW 1
-#elif defined(__has_feature)
-#  if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#    define TEST_SLOW 1
-#  endif
-#endif
-#ifndef TEST_SLOW
-#  define TEST_SLOW 0
-#endif
+#include "test_sanitize.h"
 
 enum { THREADS = 4, SLOTS = 64 };
 
@@ -101,7 +92,7 @@ static void shared_pool_cross_thread_frees(void)
     sh.pool = rsv_pool_create(&o);
     CHECK(sh.pool != NULL, "shared pool created");
     if (!sh.pool) return;
-    sh.rounds = TEST_SLOW ? 20000 : 200000;
+    sh.rounds = RSV_TEST_SLOW ? 20000 : 200000;
     pthread_t th[THREADS];
     worker_t w[THREADS];
     for (int i = 0; i < THREADS; i++) {

@@ -16,9 +16,6 @@
 
 const char *__asan_default_options(void);
 const char *__asan_default_options(void) { return "handle_segv=0"; }
-/* Criterion's runner keeps a few blocks until exit; they are not ours. */
-const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void) { return "leak:libcriterion.so\n"; }
 
 #define KIB ((size_t)1 << 10)
 #define MIB ((size_t)1 << 20)

@@ -11,9 +11,6 @@
 
 #define P sizeof(void *)
 
-/* Criterion's runner leaks a little; that is not ours to report. */
-const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void) { return "leak:libcriterion.so\n"; }
 
 #define S ((SIZE_T)12)
 #define L ((SIZE_T)0x20000)

@@ -16,9 +16,6 @@
 
 #define P sizeof(void *)
 
-/* Criterion's runner leaks a little; that is not ours to report. */
-const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void) { return "leak:libcriterion.so\n"; }
 
 #define A ((SIZE_T)0x8000 * P)
 #define T .timeout = 30

@@ -12,9 +12,6 @@
 
 #define T .timeout = 30
 
-/* Criterion's runner leaks a little; that is not ours to report. */
-const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void) { return "leak:libcriterion.so\n"; }
 
 
 /* Death tests expect the kernel's SIGSEGV, not ASan's report. */

@@ -161,6 +161,8 @@ def run(c):
     env['RSV_DEBUG'] = c['env']
     # ASan must let guard-page faults reach the program as SIGSEGV.
     env['ASAN_OPTIONS'] = env.get('ASAN_OPTIONS', '') + ':handle_segv=0:detect_leaks=0'
+    # The expected endings assume UBSan stops at its first report.
+    env['UBSAN_OPTIONS'] = env.get('UBSAN_OPTIONS', '') + ':halt_on_error=1'
     p = subprocess.run([exe, c['alloc']] + list(c['args']), capture_output=True, text=True,
                        env=env, timeout=60)
     problems = []
