@@ -392,14 +392,17 @@ def readme(d, outdir, charts):
         m.get("cpu_model", "?"), ctx.get("num_cpus", "?"), ctx.get("mhz_per_cpu", "?"),
         ", ".join("L%d %s %d KiB" % (c["level"], c["type"], c["size"] // 1024) for c in ctx.get("caches", []))))
     L.append("- Kernel: %s" % m.get("uname", "?"))
-    L.append("- Load average at start: %s (this machine is shared; other builds were running)" %
+    L.append("- Load average at start: %s (this machine is shared with other builds)" %
              ", ".join("%.2f" % x for x in ctx.get("load_avg", [])))
     L.append("- Google Benchmark %s (Debian libbenchmark-dev; the Windows build: the same Debian "
              "source package compiled with mingw-w64)" % ctx.get("library_version", "1.7.1"))
     if m.get("wine"):
         L.append("- Windows build: x86_64-w64-mingw32 (posix threads), run under %s" % m["wine"])
-    L.append("- malloc seen by each process: " + "; ".join(
-        "%s → `%s`" % (k.split(":", 1)[1], v) for k, v in sorted(m.get("malloc_origin", {}).items())))
+    by_origin = {}
+    for k, v in sorted(m.get("malloc_origin", {}).items()):
+        by_origin.setdefault(v, []).append(k.split(":", 1)[1])
+    L.append("- malloc each process resolved (dladdr on `malloc`, proving the preload took): " + "; ".join(
+        "`%s` ← %s" % (v, ", ".join(sorted(set(ks)))) for v, ks in sorted(by_origin.items())))
     L.append("")
     L.append("## Method\n")
     L.append("- Google Benchmark through a C shim (`bench/shim.cc`); every workload is C "
