@@ -481,7 +481,8 @@ def readme(d, outdir, charts):
     p = program_table(d)
     if p:
         L.append("## Real programs under LD_PRELOAD\n")
-        L.append("Wall time (median of %d rounds) and peak RSS (GNU time's maximum resident size, largest of the rounds) of unmodified "
+        L.append("Wall time (median of %d rounds) and peak RSS (GNU time's maximum resident size, "
+                 "largest of the rounds) of unmodified "
                  "programs with each malloc preloaded; ratios vs glibc.\n" % m.get("program_rounds", 0))
         L.append(p + "\n")
     if m.get("failed"):
