@@ -15,7 +15,10 @@
 
 /* rsv_heap_t: any block size, individual free, realloc. */
 static inline void rsvb_heap_destroy(void *ctx) { rsv_heap_destroy((rsv_heap_t *)ctx); }
-static inline void *rsvb_heap_alloc(void *ctx, size_t size) { return rsv_heap_alloc((rsv_heap_t *)ctx, size); }
+static inline void *rsvb_heap_alloc(void *ctx, size_t size)
+{
+    return rsv_heap_alloc((rsv_heap_t *)ctx, size);
+}
 static inline void rsvb_heap_free(void *ctx, void *p, size_t size)
 {
     (void)size;
@@ -30,7 +33,10 @@ static inline void *rsvb_heap_realloc(void *ctx, void *p, size_t old, size_t siz
 /* rsv_arena_t: free is a no-op, reset frees all, realloc grows the last
  * block in place. */
 static inline void rsvb_arena_destroy(void *ctx) { rsv_arena_destroy((rsv_arena_t *)ctx); }
-static inline void *rsvb_arena_alloc(void *ctx, size_t size) { return rsv_arena_alloc((rsv_arena_t *)ctx, size); }
+static inline void *rsvb_arena_alloc(void *ctx, size_t size)
+{
+    return rsv_arena_alloc((rsv_arena_t *)ctx, size);
+}
 static inline void rsvb_arena_free(void *ctx, void *p, size_t size) { (void)ctx; (void)p; (void)size; }
 static inline void *rsvb_arena_realloc(void *ctx, void *p, size_t old, size_t size)
 {
