@@ -49,8 +49,8 @@ enum {
 typedef struct rsv_arena_opts {
     size_t reserve;      /* address space per region; default 4 GiB (64 MiB on 32-bit) */
     size_t commit_step;  /* commit granularity; default 64 KiB */
-    size_t retain;       /* bytes kept committed past the position after
-                            pop_to/reset; default 1 MiB */
+    size_t retain;       /* bytes kept committed past what the arena used
+                            before pop_to/reset; default 1 MiB */
     size_t alignment;    /* alignment of rsv_arena_alloc, a power of two
                             <= 4096; default alignof(max_align_t) */
     unsigned flags;      /* RSV_ARENA_* */
@@ -143,7 +143,9 @@ RSV_API void *rsv_arena_realloc(rsv_arena_t *a, void *p, size_t old_size, size_t
 RSV_API size_t rsv_arena_pos(const rsv_arena_t *a);
 
 /* Frees everything allocated after position `pos` (from rsv_arena_pos).
- * Keeps `retain` bytes committed past it and decommits the rest; releases
+ * Keeps committed what the arena used just before the pop plus `retain`
+ * bytes, and decommits the rest, so a steady frame never re-faults and a
+ * spike is given back at the next pop that does not reach it again; releases
  * chained blocks that lie wholly after it.  A pos ahead of the current one
  * does nothing. */
 RSV_API void rsv_arena_pop_to(rsv_arena_t *a, size_t pos);

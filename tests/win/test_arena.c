@@ -150,6 +150,14 @@ static void test_positions(void)
     memset(big, 1, 8 << 20);
     rsv_arena_reset(a);
     CHECK(rsv_arena_pos(a) == start, "reset returns to the start");
+    CHECK(a->region.committed >= (8u << 20) && a->region.decommits == 0,
+          "reset keeps what the cycle used (%zu committed)", a->region.committed);
+    size_t commits0 = a->region.commits;
+    CHECK(rsv_arena_alloc(a, 8 << 20) != NULL && a->region.commits == commits0,
+          "the same frame again commits nothing");
+    rsv_arena_reset(a);
+    rsv_arena_alloc(a, 4096);
+    rsv_arena_reset(a);
     CHECK(a->region.committed <= (256u << 10) + 65536 && a->region.decommits == 1,
           "reset keeps the retained part (%zu committed)", a->region.committed);
     rsv_vm_info_t info;
