@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "os/thread.h"
+#include "os/tls.h"
 #include "reservoir/base.h"
 
 typedef struct rsvi_lock {
@@ -64,7 +65,8 @@ RSV_INLINE void rsvi_unlock(rsvi_lock_t *l)
 /* The calling thread's identity for recursive locks: the address of a
  * thread-local byte (initial-exec where the object format allows, so no
  * __tls_get_addr call from a shared library; defined in lib/heap/meta.c),
- * else rsvi_os_thread_id().  Unique among live threads. */
+ * else rsvi_os_tls_self() (the TEB address on Windows x64: no call, no
+ * emutls).  Unique among live threads. */
 #if defined(__ELF__) && defined(__GNUC__)
 extern __attribute__((visibility("hidden"))) _Thread_local
     __attribute__((tls_model("initial-exec"))) char rsvi_lock_anchor;
@@ -75,7 +77,7 @@ RSV_INLINE uintptr_t rsvi_lock_self(void)
 #else
 RSV_INLINE uintptr_t rsvi_lock_self(void)
 {
-    return rsvi_os_thread_id();
+    return rsvi_os_tls_self();
 }
 #endif
 

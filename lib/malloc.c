@@ -33,7 +33,7 @@ __attribute__((noinline)) static void *malloc_slow(rsvh_tld_t *t, size_t size, c
 
 void *rsv_malloc(size_t size)
 {
-    rsvh_tld_t *t = rsvh_tls;
+    rsvh_tld_t *t = rsvh_tls_get();
     /* Debug hook (issue 7): one predictable branch. */
     if (RSV_LIKELY(!rsvh_default_heap.debug && size <= RSVH_DIRECT_MAX)) {
         rsvh_page_t *pg = t->direct[(size + 15) >> 4];
@@ -61,7 +61,7 @@ void rsv_free(void *p)
     rsvh_segment_t *seg = rsvh_seg_of(p);
     rsvh_page_t *pg;
     if (RSV_LIKELY(rsvh_segmap_has(seg) && rsvh_check_block(seg, p, &pg) == RSVH_OK)) {
-        rsvh_tld_t *t = rsvh_tls;
+        rsvh_tld_t *t = rsvh_tls_get();
         /* Only default-heap pages are owned by a thread's tld. */
         if (RSV_LIKELY(atomic_load_explicit(&pg->owner, memory_order_relaxed) == t)) {
             rsvh_free_local(t, pg, (rsvh_block_t *)p);
@@ -85,7 +85,7 @@ void *rsv_calloc(size_t n, size_t size)
     if (RSV_UNLIKELY(rsvh_default_heap.debug))
         p = rsvi_heap_debug_alloc(&rsvh_default_heap, n * size, 0, RSV_HEAP_ZERO, RSVI_DBG_SITE());
     else
-        p = rsvh_calloc_in(rsvh_tls, n * size, RSVH_ALIGN);
+        p = rsvh_calloc_in(rsvh_tls_get(), n * size, RSVH_ALIGN);
     if (!p) errno = ENOMEM;
     return p;
 }
@@ -132,7 +132,7 @@ static void *malloc_aligned(size_t align, size_t size)
     if (RSV_UNLIKELY(rsvh_default_heap.debug))
         p = rsvi_heap_debug_alloc(&rsvh_default_heap, size, align, 0, RSVI_DBG_SITE());
     else
-        p = rsvh_alloc_aligned(rsvh_tls, size, align);
+        p = rsvh_alloc_aligned(rsvh_tls_get(), size, align);
     if (!p) errno = ENOMEM;
     return p;
 }

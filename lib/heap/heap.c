@@ -27,7 +27,9 @@ rsvh_tld_t rsvh_tld_empty = {
     },
     .heap = &rsvh_default_heap,
 };
+#if !RSVI_OS_TLS_SLOT
 RSVH_TLS rsvh_tld_t *rsvh_tls = &rsvh_tld_empty;
+#endif
 
 static atomic_int heap_init_state;      /* 0 no, 1 initialising, 2 ready */
 static rsvi_lock_t heap_list_lock;      /* explicit heaps list */
@@ -88,6 +90,9 @@ void rsvh_default_init(void)
         while (atomic_load_explicit(&heap_init_state, memory_order_acquire) != 2) rsvi_os_yield();
         return;
     }
+    /* The slot behind rsvh_tls_set (Windows x64; nothing elsewhere).
+     * Without it every allocation would build a new tld: refuse to run. */
+    if (rsvi_os_tls_init() != 0) rsvi_fatal("heap: no thread-local storage index left");
     int local;
     uint64_t seed = rsvi_os_now_ns() ^ (uint64_t)(uintptr_t)&local ^ ((uint64_t)(uintptr_t)&heap_init_state << 17);
     seed ^= seed >> 29;
@@ -123,7 +128,7 @@ static void heap_thread_exit(void *arg)
 {
     rsvh_tld_t *t = arg;
     rsvh_tld_abandon(t);
-    if (rsvh_tls == t) rsvh_tls = &rsvh_tld_empty;
+    if (rsvh_tls_get() == t) rsvh_tls_set(&rsvh_tld_empty);
     if (t->registered) {
         rsvi_lock(&heap_tld_lock);
         t->next_free = heap_tld_pool;
@@ -134,7 +139,7 @@ static void heap_thread_exit(void *arg)
 
 rsvh_tld_t *rsvh_tld_get(void)
 {
-    rsvh_tld_t *t = rsvh_tls;
+    rsvh_tld_t *t = rsvh_tls_get();
     if (t != &rsvh_tld_empty) return t;
     rsvh_default_init();
     rsvi_lock(&heap_tld_lock);
@@ -150,7 +155,7 @@ rsvh_tld_t *rsvh_tld_get(void)
     t->heap = &rsvh_default_heap;
     /* Published before registering: registration may allocate (and so
      * re-enter here) on some C libraries. */
-    rsvh_tls = t;
+    rsvh_tls_set(t);
     if (rsvi_os_on_thread_exit(heap_thread_exit, t) == 0) t->registered = 1;
     else rsvi_error(ENOMEM, "heap: cannot register the thread-exit hook (thread's memory kept)");
     return t;

@@ -51,6 +51,7 @@
 
 #include "internal.h"
 #include "lock.h"
+#include "os/tls.h"
 #include "reservoir/heap.h"
 #include "reservoir/region.h"
 
@@ -212,7 +213,34 @@ extern RSVH_HIDDEN uintptr_t rsvh_key;                 /* random, odd; cookies *
 extern RSVH_HIDDEN struct rsv_heap rsvh_default_heap;
 extern RSVH_HIDDEN rsvh_tld_t rsvh_tld_empty;
 extern RSVH_HIDDEN rsvh_page_t rsvh_page_empty;
-extern RSVH_HIDDEN RSVH_TLS rsvh_tld_t *rsvh_tls;      /* this thread's tld, or &rsvh_tld_empty */
+
+/* This thread's tld for the default heap, or &rsvh_tld_empty: read with
+ * rsvh_tls_get, written with rsvh_tls_set.  On Windows x64 it lives in a
+ * TEB slot (lib/os/tls.h; NULL there means &rsvh_tld_empty), because
+ * mingw-w64's _Thread_local is emutls, a call per access; elsewhere in an
+ * initial-exec _Thread_local. */
+#if RSVI_OS_TLS_SLOT
+RSV_INLINE rsvh_tld_t *rsvh_tls_get(void)
+{
+    rsvh_tld_t *t = rsvi_os_tls_get();
+    return t ? t : &rsvh_tld_empty;
+}
+/* Precondition: rsvh_default_init has run (it allocates the slot). */
+RSV_INLINE void rsvh_tls_set(rsvh_tld_t *t)
+{
+    rsvi_os_tls_set(t == &rsvh_tld_empty ? NULL : t);
+}
+#else
+extern RSVH_HIDDEN RSVH_TLS rsvh_tld_t *rsvh_tls;
+RSV_INLINE rsvh_tld_t *rsvh_tls_get(void)
+{
+    return rsvh_tls;
+}
+RSV_INLINE void rsvh_tls_set(rsvh_tld_t *t)
+{
+    rsvh_tls = t;
+}
+#endif
 
 extern RSVH_HIDDEN const uint32_t rsvh_class_size[RSVH_CLASSES];
 
@@ -390,7 +418,7 @@ void rsvh_default_init(void);
 /* The allocation state to use for h from this thread. */
 RSV_INLINE rsvh_tld_t *rsvh_tld_of(rsv_heap_t *h)
 {
-    return h->is_default ? rsvh_tls : &h->tld;
+    return h->is_default ? rsvh_tls_get() : &h->tld;
 }
 
 /* Frees p into whichever heap owns it, reporting a bad pointer (the

@@ -31,7 +31,7 @@ static void insp_unlock(rsv_heap_t *h)
 /* The tld whose pages the caller may read block by block. */
 static rsvh_tld_t *insp_self(rsv_heap_t *h)
 {
-    return h->is_default ? rsvh_tls : &h->tld;
+    return h->is_default ? rsvh_tls_get() : &h->tld;
 }
 
 static int insp_readable(rsv_heap_t *h, const rsvh_page_t *pg)
@@ -203,7 +203,8 @@ int rsv_heap_validate(rsv_heap_t *h, const void *p, char *msg, size_t msg_size)
         rsvh_default_init();
         /* Blocks others handed back through our delayed list count as live
          * until we take them; take them first. */
-        if (rsvh_tls != &rsvh_tld_empty) rsvh_tld_delayed(rsvh_tls);
+        rsvh_tld_t *t = rsvh_tls_get();
+        if (t != &rsvh_tld_empty) rsvh_tld_delayed(t);
     }
     insp_lock(h);
     int e = insp_all(h, msg, msg_size);
@@ -359,7 +360,8 @@ size_t rsv_heap_trim(rsv_heap_t *h)
     if (!h) return 0;
     if (h->is_default) {
         rsvh_default_init();
-        if (rsvh_tls != &rsvh_tld_empty) rsvh_tld_collect(rsvh_tls, 1);
+        rsvh_tld_t *t = rsvh_tls_get();
+        if (t != &rsvh_tld_empty) rsvh_tld_collect(t, 1);
     } else {
         if (!(h->flags & RSV_HEAP_NO_SERIALIZE)) rsvi_rlock(&h->api_lock);
         rsvh_tld_collect(&h->tld, 1);

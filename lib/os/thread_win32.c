@@ -4,11 +4,13 @@
  * (FlsAlloc) the system runs when a thread ends.  The per-thread record of
  * callbacks comes from a static table, or from a page of VirtualAlloc
  * memory when the table is full, so registering never touches a heap.
+ * Also the slot behind lib/os/tls.h: one TlsAlloc index, allocated once.
  * Deliberately no _Thread_local here: mingw-w64 gcc implements it with
  * emutls, which allocates on a thread's first access.
  * Must never allocate from a heap or print.
  */
 #include "os/thread.h"
+#include "os/tls.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -101,6 +103,48 @@ int rsvi_os_on_thread_exit(void (*fn)(void *), void *arg)
 uintptr_t rsvi_os_thread_id(void)
 {
     return (uintptr_t)GetCurrentThreadId(); /* never 0 for a live thread */
+}
+
+/* ---- lib/os/tls.h: the heap's thread-local slot ------------------------------ */
+
+_Atomic uint32_t rsvi_os_tls_off;                /* 0: not allocated or >= 64 */
+static INIT_ONCE tls_once = INIT_ONCE_STATIC_INIT;
+static DWORD tls_index = TLS_OUT_OF_INDEXES;
+
+static BOOL CALLBACK tls_init_once(PINIT_ONCE once, void *param, void **ctx)
+{
+    (void)once; (void)param; (void)ctx;
+    DWORD i = TlsAlloc();
+    if (i == TLS_OUT_OF_INDEXES) return TRUE; /* rsvi_os_tls_init reports it */
+    tls_index = i;
+    if (i < RSVI_OS_TEB_TLS_FAST)
+        atomic_store_explicit(&rsvi_os_tls_off, (uint32_t)(RSVI_OS_TEB_TLS_SLOTS + 8 * i),
+                              memory_order_release);
+    return TRUE;
+}
+
+int rsvi_os_tls_init(void)
+{
+    if (!InitOnceExecuteOnce(&tls_once, tls_init_once, NULL, NULL)) return ENOMEM;
+    return tls_index == TLS_OUT_OF_INDEXES ? ENOMEM : 0;
+}
+
+/* TlsGetValue/TlsSetValue reset the thread's last error; keep the caller's. */
+void *rsvi_os_tls_get_slow(void)
+{
+    if (tls_index == TLS_OUT_OF_INDEXES) return NULL;
+    DWORD err = GetLastError();
+    void *p = TlsGetValue(tls_index);
+    SetLastError(err);
+    return p;
+}
+
+void rsvi_os_tls_set_slow(void *p)
+{
+    if (tls_index == TLS_OUT_OF_INDEXES) return;
+    DWORD err = GetLastError();
+    (void)TlsSetValue(tls_index, p); /* cannot fail for an allocated index */
+    SetLastError(err);
 }
 
 int rsvi_os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void))

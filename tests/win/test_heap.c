@@ -4,16 +4,19 @@
  * contents, bad pointers reported and harmless, walk/validate/stats
  * agreement, capped/zero/executable heaps, destroy releasing every
  * reservation, trim, fault injection, blocks freed by other threads and
- * pages handed back at thread exit (FLS callbacks), and glibc semantics of
+ * pages handed back at thread exit (FLS callbacks), the TEB-based thread
+ * identity and thread-local slot (lib/os/tls.h), and glibc semantics of
  * the rsv_malloc family.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <windows.h>
 
 #include "internal.h"
+#include "os/tls.h"
 #include "reservoir/heap.h"
 #include "reservoir/malloc.h"
 #include "reservoir/vm.h"
@@ -273,6 +276,69 @@ static void test_threads(void)
     CHECK(st.blocks == 0, "its pages came back (%u blocks)", (unsigned)st.blocks);
 }
 
+/* What a fresh thread sees of lib/os/tls.h before and after its first
+ * allocation. */
+struct tls_seen {
+    uintptr_t self;
+    int self_is_teb;
+    void *before, *after, *via_os;
+};
+
+/* Checks through the OS, not %gs: the TEB's NT_TIB brackets this thread's
+ * stack and names itself, and TlsGetValue reads the slot's index. */
+static void tls_look(struct tls_seen *s)
+{
+    int local;
+    s->self = rsvi_os_tls_self();
+    const NT_TIB *tib = (const NT_TIB *)s->self;
+    s->self_is_teb = tib && (uintptr_t)tib->Self == s->self &&
+                     (char *)&local < (char *)tib->StackBase && (char *)&local >= (char *)tib->StackLimit;
+    s->after = rsvi_os_tls_get();
+    uint32_t off = atomic_load(&rsvi_os_tls_off);
+    s->via_os = off ? TlsGetValue((off - RSVI_OS_TEB_TLS_SLOTS) / 8) : NULL;
+}
+
+static DWORD WINAPI tls_thread(LPVOID arg)
+{
+    struct tls_seen *s = arg;
+    s->before = rsvi_os_tls_get();
+    rsv_free(rsv_malloc(32));
+    tls_look(s);
+    return 0;
+}
+
+static void test_tls_slot(void)
+{
+    rsv_free(rsv_malloc(32));
+    struct tls_seen m = {0}, t = {0};
+    tls_look(&m);
+    uint32_t off = atomic_load(&rsvi_os_tls_off);
+    CHECK(off >= RSVI_OS_TEB_TLS_SLOTS && off < RSVI_OS_TEB_TLS_SLOTS + 8 * 64 && off % 8 == 0,
+          "the heap's slot is one of the TEB's 64 TlsSlots (offset %#x)", (unsigned)off);
+    CHECK(m.self != 0 && m.self_is_teb, "rsvi_os_tls_self is the TEB address");
+    CHECK(m.after != NULL && m.after == m.via_os, "the slot read through %%gs is what TlsGetValue sees");
+    HANDLE h = CreateThread(NULL, 0, tls_thread, &t, 0, NULL);
+    WaitForSingleObject(h, INFINITE);
+    CloseHandle(h);
+    CHECK(t.before == NULL, "a new thread's slot starts empty");
+    CHECK(t.after != NULL && t.after != m.after && t.after == t.via_os,
+          "a thread's first allocation fills its own slot only");
+    CHECK(t.self_is_teb && t.self != m.self, "threads have distinct identities");
+    CHECK(rsvi_os_tls_get() == m.after, "the main thread's slot is unchanged");
+    rsv_heap_t *xh = rsv_heap_create(NULL);
+    CHECK(xh != NULL, "explicit heap for the recursive lock");
+    if (xh) {
+        rsv_heap_lock(xh);
+        rsv_heap_lock(xh); /* same identity: recursion, no deadlock */
+        void *p = rsv_heap_alloc(xh, 64);
+        CHECK(p != NULL, "allocating while holding the heap lock twice");
+        rsv_heap_free(xh, p);
+        rsv_heap_unlock(xh);
+        rsv_heap_unlock(xh);
+        rsv_heap_destroy(xh);
+    }
+}
+
 static void test_malloc_family(void)
 {
     errno = 0;
@@ -309,6 +375,7 @@ int main(void)
     test_flavours();
     test_destroy_and_faults();
     test_threads();
+    test_tls_slot();
     test_malloc_family();
     return tap_done();
 }
