@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "internal.h"
+#include "lock.h"
 #include "os/os.h"
 #include "os/thread.h"
 #include "os/w32err.h"
@@ -152,7 +153,7 @@ void rsvi_w32_spin_unlock(_Atomic int *l) { atomic_store_explicit(l, 0, memory_o
 
 void rsvi_w32_lock(rsvi_w32_lock_t *l)
 {
-    uintptr_t me = rsvi_os_thread_id();
+    uintptr_t me = rsvi_lock_self();
     if (atomic_load_explicit(&l->owner, memory_order_relaxed) == me) {
         l->depth++;
         return;
@@ -169,7 +170,7 @@ void rsvi_w32_lock(rsvi_w32_lock_t *l)
 
 int rsvi_w32_unlock(rsvi_w32_lock_t *l)
 {
-    if (atomic_load_explicit(&l->owner, memory_order_relaxed) != rsvi_os_thread_id()) return -1;
+    if (atomic_load_explicit(&l->owner, memory_order_relaxed) != rsvi_lock_self()) return -1;
     if (--l->depth == 0) atomic_store_explicit(&l->owner, 0, memory_order_release);
     return 0;
 }
