@@ -423,10 +423,11 @@ def readme(d, outdir, charts):
              "instead (pair: every 1,000 pairs, 128 at 64 KiB, 8 at 1 MiB, so up to 4–8 MiB between "
              "resets); the pool only runs fixed-size workloads.")
     if d.get("linux", "pair", "64", "rsv-arena"):
-        L.append("- Reading the arena rows: `rsv_arena_reset` keeps the option `retain` committed "
-                 "(default 1 MiB) and decommits the rest, so a workload that hands out more than that "
-                 "between resets (pair ≥ 4 KiB, frame, large) faults those pages in again after every "
-                 "reset; the bump row, whose buffer stays committed, shows the price.")
+        L.append("- Reading the arena rows: `rsv_arena_reset` keeps committed what the arena used "
+                 "before the reset plus `retain` (default 1 MiB) and gives a spike back at the next "
+                 "reset that does not reach it again, so a steady frame or request reuses touched "
+                 "pages like the bump row's buffer; large blocks (1 MiB between resets of 8) still "
+                 "commit their first cycle.")
     L.append("")
     L.append("## How to reproduce\n")
     L.append("```\nbench/run            # full run, about 10 minutes, rewrites docs/bench/\n"
