@@ -45,7 +45,7 @@ typedef struct c_class {
 } c_class_t;
 
 _Atomic uint64_t rsvi_w32_chunkbits[RSVI_W32_C_WORDS];
-static _Atomic int c_lock;
+static rsvi_lock_t c_lock;
 static c_class_t c_classes[RSVI_W32_CLASSES];
 static char *c_chunk;      /* chunk being cut into runs (under c_lock) */
 static size_t c_chunk_used;
@@ -123,7 +123,7 @@ static rsvi_w32_tcache_t *c_tcache_create(void)
 {
     const size_t sz = (sizeof(rsvi_w32_tcache_t) + 63) & ~(size_t)63, area = (size_t)1 << 20;
     rsvi_w32_tcache_t *tc = NULL;
-    rsvi_w32_spin_lock(&c_lock);
+    rsvi_lock(&c_lock);
     if (c_tc_free) {
         tc = c_tc_free;
         c_tc_free = *(rsvi_w32_tcache_t **)tc;
@@ -145,15 +145,15 @@ static rsvi_w32_tcache_t *c_tcache_create(void)
             c_tc_left -= sz;
         }
     }
-    rsvi_w32_spin_unlock(&c_lock);
+    rsvi_unlock(&c_lock);
     if (!tc) return NULL;
     memset(tc, 0, sizeof *tc);
     if (rsvi_os_w32_tls_set(tc) != 0 || rsvi_os_on_thread_exit(c_thread_exit, tc) != 0) {
         (void)rsvi_os_w32_tls_set(NULL);
-        rsvi_w32_spin_lock(&c_lock);
+        rsvi_lock(&c_lock);
         *(rsvi_w32_tcache_t **)tc = c_tc_free;
         c_tc_free = tc;
-        rsvi_w32_spin_unlock(&c_lock);
+        rsvi_unlock(&c_lock);
         return NULL;
     }
     return tc;
@@ -168,7 +168,7 @@ rsvi_w32_tcache_t *rsvi_w32_tcache_slow(void)
 /* Returns n blocks of bin cls to the shared list. */
 static void c_flush(rsvi_w32_tcache_t *tc, unsigned cls, unsigned n)
 {
-    rsvi_w32_spin_lock(&c_lock);
+    rsvi_lock(&c_lock);
     while (n-- && tc->bins[cls].head) {
         void *u = tc->bins[cls].head;
         tc->bins[cls].head = *(void **)u;
@@ -176,7 +176,7 @@ static void c_flush(rsvi_w32_tcache_t *tc, unsigned cls, unsigned n)
         *(void **)u = c_classes[cls].free;
         c_classes[cls].free = u;
     }
-    rsvi_w32_spin_unlock(&c_lock);
+    rsvi_unlock(&c_lock);
 }
 
 static void c_thread_exit(void *arg)
@@ -185,10 +185,10 @@ static void c_thread_exit(void *arg)
     rsvi_w32_entries_flush(tc);
     for (unsigned c = 1; c < RSVI_W32_CLASSES; c++) c_flush(tc, c, (unsigned)-1);
     (void)rsvi_os_w32_tls_set(NULL);
-    rsvi_w32_spin_lock(&c_lock);
+    rsvi_lock(&c_lock);
     *(rsvi_w32_tcache_t **)tc = c_tc_free;
     c_tc_free = tc;
-    rsvi_w32_spin_unlock(&c_lock);
+    rsvi_unlock(&c_lock);
 }
 
 /* ---- the block interface (w32.h) ----------------------------------------------- */
@@ -199,9 +199,9 @@ void *rsvi_w32_cache_alloc(rsvi_w32_tcache_t *tc, size_t n)
     if (RSV_LIKELY(u != NULL)) return u;
     unsigned cls = rsvi_w32_cache_class(n);
     void *head = NULL;
-    rsvi_w32_spin_lock(&c_lock);
+    rsvi_lock(&c_lock);
     unsigned got = c_take_locked(cls, &head, C_BATCH);
-    rsvi_w32_spin_unlock(&c_lock);
+    rsvi_unlock(&c_lock);
     if (!got) return NULL;
     u = head;
     tc->bins[cls].head = *(void **)u;

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 
 #include "internal.h"
-#include "lock.h"
 #include "os/os.h"
 #include "os/thread.h"
 #include "os/w32err.h"
@@ -136,41 +135,3 @@ unsigned rsvi_w32_prot_to_rsv(DWORD prot)
     }
 }
 
-/* ---- locks -------------------------------------------------------------------- */
-
-void rsvi_w32_spin_lock(_Atomic int *l)
-{
-    for (unsigned spins = 0;; spins++) {
-        int expect = 0;
-        if (atomic_compare_exchange_weak_explicit(l, &expect, 1, memory_order_acquire,
-                                                  memory_order_relaxed))
-            return;
-        if (spins > 64) rsvi_os_yield();
-    }
-}
-
-void rsvi_w32_spin_unlock(_Atomic int *l) { atomic_store_explicit(l, 0, memory_order_release); }
-
-void rsvi_w32_lock(rsvi_w32_lock_t *l)
-{
-    uintptr_t me = rsvi_lock_self();
-    if (atomic_load_explicit(&l->owner, memory_order_relaxed) == me) {
-        l->depth++;
-        return;
-    }
-    for (unsigned spins = 0;; spins++) {
-        uintptr_t expect = 0;
-        if (atomic_compare_exchange_weak_explicit(&l->owner, &expect, me, memory_order_acquire,
-                                                  memory_order_relaxed))
-            break;
-        if (spins > 64) rsvi_os_yield();
-    }
-    l->depth = 1;
-}
-
-int rsvi_w32_unlock(rsvi_w32_lock_t *l)
-{
-    if (atomic_load_explicit(&l->owner, memory_order_relaxed) != rsvi_lock_self()) return -1;
-    if (--l->depth == 0) atomic_store_explicit(&l->owner, 0, memory_order_release);
-    return 0;
-}

@@ -47,7 +47,7 @@ typedef struct w32_entry {
     void *ptr;
 } w32_entry_t;
 
-static _Atomic int g_lock;
+static rsvi_lock_t g_lock;
 static char *g_table;                 /* W32_GMAX entries reserved */
 static _Atomic uintptr_t g_end;       /* end of the committed part */
 static uintptr_t g_fresh;             /* next never-used entry (under g_lock) */
@@ -100,9 +100,9 @@ static void w32_flush_locked(rsvi_w32_tcache_t *tc, size_t keep)
 
 void rsvi_w32_entries_flush(rsvi_w32_tcache_t *tc)
 {
-    rsvi_w32_spin_lock(&g_lock);
+    rsvi_lock(&g_lock);
     w32_flush_locked(tc, 0);
-    rsvi_w32_spin_unlock(&g_lock);
+    rsvi_unlock(&g_lock);
 }
 
 /* An unused entry, from this thread's cache when possible; NULL when the
@@ -116,7 +116,7 @@ static w32_entry_t *w32_entry_pop(void)
         tc->nentries--;
         return e;
     }
-    rsvi_w32_spin_lock(&g_lock);
+    rsvi_lock(&g_lock);
     e = w32_take_locked();
     for (unsigned i = 1; e && tc && i < W32_TC_BATCH; i++) {
         w32_entry_t *x = w32_take_locked();
@@ -126,7 +126,7 @@ static w32_entry_t *w32_entry_pop(void)
         tc->entries = x;
         tc->nentries++;
     }
-    rsvi_w32_spin_unlock(&g_lock);
+    rsvi_unlock(&g_lock);
     return e;
 }
 
@@ -135,18 +135,18 @@ static void w32_entry_push(w32_entry_t *e)
     rsvi_w32_tcache_t *tc = rsvi_w32_tcache();
     e->ptr = NULL;
     if (RSV_UNLIKELY(!tc)) { /* no thread state: straight to the shared list */
-        rsvi_w32_spin_lock(&g_lock);
+        rsvi_lock(&g_lock);
         atomic_store_explicit(&e->flags, (uintptr_t)g_free, memory_order_release);
         g_free = e;
-        rsvi_w32_spin_unlock(&g_lock);
+        rsvi_unlock(&g_lock);
         return;
     }
     atomic_store_explicit(&e->flags, (uintptr_t)tc->entries, memory_order_release);
     tc->entries = e;
     if (RSV_UNLIKELY(++tc->nentries > W32_TC_MAX)) {
-        rsvi_w32_spin_lock(&g_lock);
+        rsvi_lock(&g_lock);
         w32_flush_locked(tc, W32_TC_MAX - W32_TC_BATCH);
-        rsvi_w32_spin_unlock(&g_lock);
+        rsvi_unlock(&g_lock);
     }
 }
 

@@ -52,12 +52,12 @@ struct rsvi_w32_heap {
     size_t used;            /* fixed heaps: bytes blocks use */
     uint64_t seq;           /* creation order (GetProcessHeaps) */
     ULONG compat;           /* HeapCompatibilityInformation: 0 or 2 */
-    rsvi_w32_lock_t lock;   /* private serialised heaps only */
+    rsvi_rlock_t lock;   /* private serialised heaps only */
 };
 
 enum { SLOT_NEVER = 0, SLOT_FREE = 1, SLOT_LIVE = 2 };
 
-static _Atomic int reg_lock;
+static rsvi_lock_t reg_lock;
 static _Atomic int reg_ready;                 /* 0 no, 1 yes, -1 failed */
 static char *reg_base;                        /* W32_SLOTS * W32_SLOT bytes */
 static _Atomic unsigned char reg_state[4096];
@@ -75,7 +75,7 @@ static int w32_registry_init(void)
 {
     int r = atomic_load_explicit(&reg_ready, memory_order_acquire);
     if (r) return r > 0 ? 0 : -1;
-    rsvi_w32_spin_lock(&reg_lock);
+    rsvi_lock(&reg_lock);
     r = atomic_load(&reg_ready);
     if (r == 0) {
         void *base = NULL;
@@ -102,7 +102,7 @@ static int w32_registry_init(void)
         /* A failure is not cached: a later call may find memory. */
         if (r > 0) atomic_store_explicit(&reg_ready, r, memory_order_release);
     }
-    rsvi_w32_spin_unlock(&reg_lock);
+    rsvi_unlock(&reg_lock);
     return r > 0 ? 0 : -1;
 }
 
@@ -130,12 +130,12 @@ static rsvi_w32_heap_t *w32_heap(HANDLE hh)
 
 static void w32_lock(rsvi_w32_heap_t *h, DWORD eff)
 {
-    if (!h->is_process && !(eff & HEAP_NO_SERIALIZE)) rsvi_w32_lock(&h->lock);
+    if (!h->is_process && !(eff & HEAP_NO_SERIALIZE)) rsvi_rlock(&h->lock);
 }
 
 static void w32_unlock(rsvi_w32_heap_t *h, DWORD eff)
 {
-    if (!h->is_process && !(eff & HEAP_NO_SERIALIZE)) (void)rsvi_w32_unlock(&h->lock);
+    if (!h->is_process && !(eff & HEAP_NO_SERIALIZE)) rsvi_runlock(&h->lock);
 }
 
 /* Bytes a block of n costs a fixed heap. */
@@ -352,7 +352,7 @@ HANDLE RSV_WINAPI RsvHeapCreate(DWORD flOptions, SIZE_T dwInitialSize, SIZE_T dw
         return NULL;
     }
 
-    rsvi_w32_spin_lock(&reg_lock);
+    rsvi_lock(&reg_lock);
     rsvi_w32_heap_t *h = NULL;
     for (unsigned i = 1; i < W32_SLOTS; i++) {
         unsigned char st = atomic_load(&reg_state[i]);
@@ -372,7 +372,7 @@ HANDLE RSV_WINAPI RsvHeapCreate(DWORD flOptions, SIZE_T dwInitialSize, SIZE_T dw
         atomic_store_explicit(&reg_state[i], SLOT_LIVE, memory_order_release);
         break;
     }
-    rsvi_w32_spin_unlock(&reg_lock);
+    rsvi_unlock(&reg_lock);
     if (!h) {
         rsv_heap_destroy(rh);
         rsvi_w32_set_error(ERROR_NOT_ENOUGH_MEMORY);
@@ -390,13 +390,13 @@ BOOL RSV_WINAPI RsvHeapDestroy(HANDLE hHeap)
         rsvi_w32_set_error(ERROR_INVALID_HANDLE);
         return FALSE;
     }
-    rsvi_w32_spin_lock(&reg_lock);
+    rsvi_lock(&reg_lock);
     size_t i = (size_t)((char *)h - reg_base) / W32_SLOT;
     atomic_store(&reg_state[i], SLOT_FREE);
     rsv_heap_t *rh = h->rh;
     h->magic = 0;
     h->rh = NULL;
-    rsvi_w32_spin_unlock(&reg_lock);
+    rsvi_unlock(&reg_lock);
     rsv_heap_destroy(rh);
     return TRUE;
 }
@@ -418,7 +418,7 @@ DWORD RSV_WINAPI RsvGetProcessHeaps(DWORD NumberOfHeaps, PHANDLE ProcessHeaps)
         rsvi_w32_set_error(ERROR_NOT_ENOUGH_MEMORY);
         return 0;
     }
-    rsvi_w32_spin_lock(&reg_lock);
+    rsvi_lock(&reg_lock);
     DWORD total = 0;
     for (unsigned i = 0; i < reg_high; i++) total += atomic_load(&reg_state[i]) == SLOT_LIVE;
     DWORD want = ProcessHeaps ? (NumberOfHeaps < total ? NumberOfHeaps : total) : 0;
@@ -433,7 +433,7 @@ DWORD RSV_WINAPI RsvGetProcessHeaps(DWORD NumberOfHeaps, PHANDLE ProcessHeaps)
         ProcessHeaps[k] = (HANDLE)best;
         last = best->seq;
     }
-    rsvi_w32_spin_unlock(&reg_lock);
+    rsvi_unlock(&reg_lock);
     return total;
 }
 
@@ -610,9 +610,12 @@ BOOL RSV_WINAPI RsvHeapUnlock(HANDLE hHeap)
     }
     if (h->is_process) {
         rsv_heap_unlock(h->rh);
-    } else if (!(h->flags & HEAP_NO_SERIALIZE) && rsvi_w32_unlock(&h->lock) != 0) {
-        rsvi_w32_set_error(ERROR_NOT_LOCKED);
-        return FALSE;
+    } else if (!(h->flags & HEAP_NO_SERIALIZE)) {
+        if (!rsvi_rlock_held(&h->lock)) {
+            rsvi_w32_set_error(ERROR_NOT_LOCKED);
+            return FALSE;
+        }
+        rsvi_runlock(&h->lock);
     }
     return TRUE;
 }

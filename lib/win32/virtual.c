@@ -40,7 +40,7 @@ typedef struct w32_valloc {
     unsigned char inline_pages[W32_INLINE_PAGES];
 } w32_valloc_t;
 
-static _Atomic int v_lock;
+static rsvi_lock_t v_lock;
 static int v_ready;
 static w32_valloc_t *v_recs;      /* W32_VMAX records */
 static w32_valloc_t **v_idx;      /* sorted by base */
@@ -234,9 +234,9 @@ LPVOID RSV_WINAPI RsvVirtualAlloc(LPVOID lpAddress, SIZE_T dwSize, DWORD flAlloc
         rsvi_w32_set_error(ERROR_INVALID_PARAMETER);
         return NULL;
     }
-    rsvi_w32_spin_lock(&v_lock);
+    rsvi_lock(&v_lock);
     if (w32_vinit_locked() != 0) {
-        rsvi_w32_spin_unlock(&v_lock);
+        rsvi_unlock(&v_lock);
         rsvi_w32_set_error(ERROR_NOT_ENOUGH_MEMORY);
         return NULL;
     }
@@ -278,7 +278,7 @@ LPVOID RSV_WINAPI RsvVirtualAlloc(LPVOID lpAddress, SIZE_T dwSize, DWORD flAlloc
             else result = (LPVOID)s;
         }
     }
-    rsvi_w32_spin_unlock(&v_lock);
+    rsvi_unlock(&v_lock);
     if (!result) rsvi_w32_set_error(error);
     return result;
 }
@@ -293,7 +293,7 @@ BOOL RSV_WINAPI RsvVirtualFree(LPVOID lpAddress, SIZE_T dwSize, DWORD dwFreeType
         rsvi_w32_set_error(ERROR_INVALID_PARAMETER);
         return FALSE;
     }
-    rsvi_w32_spin_lock(&v_lock);
+    rsvi_lock(&v_lock);
     DWORD error = 0;
     uintptr_t s = a & ~(uintptr_t)(pg - 1);
     w32_valloc_t *v = v_ready ? w32_vfind(s) : NULL;
@@ -317,7 +317,7 @@ BOOL RSV_WINAPI RsvVirtualFree(LPVOID lpAddress, SIZE_T dwSize, DWORD dwFreeType
             else memset(v->pages + (s - v->base) / pg, 0, (e - s) / pg);
         }
     }
-    rsvi_w32_spin_unlock(&v_lock);
+    rsvi_unlock(&v_lock);
     if (error) {
         rsvi_w32_set_error(error);
         return FALSE;
@@ -341,7 +341,7 @@ BOOL RSV_WINAPI RsvVirtualProtect(LPVOID lpAddress, SIZE_T dwSize, DWORD flNewPr
     uintptr_t s = a & ~(uintptr_t)(pg - 1);
     uintptr_t e = (a + dwSize + pg - 1) & ~(uintptr_t)(pg - 1);
     DWORD error = 0;
-    rsvi_w32_spin_lock(&v_lock);
+    rsvi_lock(&v_lock);
     w32_valloc_t *v = v_ready ? w32_vfind(s) : NULL;
     if (!v || s - v->base >= v->size) {
         error = ERROR_INVALID_ADDRESS;
@@ -359,7 +359,7 @@ BOOL RSV_WINAPI RsvVirtualProtect(LPVOID lpAddress, SIZE_T dwSize, DWORD flNewPr
             else *lpflOldProtect = old;
         }
     }
-    rsvi_w32_spin_unlock(&v_lock);
+    rsvi_unlock(&v_lock);
     if (error) {
         rsvi_w32_set_error(error);
         return FALSE;
@@ -401,7 +401,7 @@ SIZE_T RSV_WINAPI RsvVirtualQuery(LPCVOID lpAddress, PMEMORY_BASIC_INFORMATION l
     MEMORY_BASIC_INFORMATION m;
     memset(&m, 0, sizeof m);
     m.BaseAddress = (PVOID)s;
-    rsvi_w32_spin_lock(&v_lock);
+    rsvi_lock(&v_lock);
     w32_valloc_t *v = v_ready ? w32_vfind(s) : NULL;
     uintptr_t next = UINTPTR_MAX; /* base of the next façade allocation */
     if (v_ready) {
@@ -426,7 +426,7 @@ SIZE_T RSV_WINAPI RsvVirtualQuery(LPCVOID lpAddress, PMEMORY_BASIC_INFORMATION l
         rsv_vm_info_t info;
         int err = rsv_vm_query((const void *)s, &info);
         if (err) {
-            rsvi_w32_spin_unlock(&v_lock);
+            rsvi_unlock(&v_lock);
             rsvi_w32_set_error(ERROR_INVALID_PARAMETER);
             return 0;
         }
@@ -444,7 +444,7 @@ SIZE_T RSV_WINAPI RsvVirtualQuery(LPCVOID lpAddress, PMEMORY_BASIC_INFORMATION l
             m.Type = MEM_PRIVATE;
         }
     }
-    rsvi_w32_spin_unlock(&v_lock);
+    rsvi_unlock(&v_lock);
     memcpy(lpBuffer, &m, sizeof m); /* VQ-1 */
     return sizeof m;
 }

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lock.h"
 #include "os/w32err.h"
 #include "reservoir/win32.h"
 
@@ -33,17 +34,8 @@ int rsvi_w32_prot_valid(DWORD prot);
 /* RSV_PROT_* bits the pages get for a valid PAGE_* value (GUARD: none). */
 unsigned rsvi_w32_prot_to_rsv(DWORD prot);
 
-/* ---- small recursive lock (HeapLock's critical section) ----------------- */
-typedef struct rsvi_w32_lock {
-    _Atomic uintptr_t owner;   /* rsvi_os_thread_id() of the holder, 0 = free */
-    unsigned depth;            /* recursion depth; only the owner touches it */
-} rsvi_w32_lock_t;
-void rsvi_w32_lock(rsvi_w32_lock_t *l);
-/* Returns 0, or -1 when the caller does not hold the lock. */
-int rsvi_w32_unlock(rsvi_w32_lock_t *l);
-/* A plain spinlock for short internal critical sections (no recursion). */
-void rsvi_w32_spin_lock(_Atomic int *l);
-void rsvi_w32_spin_unlock(_Atomic int *l);
+/* Locks: HeapLock's critical section is lib/lock.h's recursive
+ * rsvi_rlock_t; short internal sections use its rsvi_lock_t. */
 
 /* ---- heap.c: blocks with a façade header --------------------------------
  *
