@@ -24,6 +24,7 @@
 
 
 #include "test_sanitize.h"
+#include "test_rng.h"
 
 #define KIB ((size_t)1 << 10)
 #define MIB ((size_t)1 << 20)
@@ -57,10 +58,7 @@ static void assert_valid(rsv_heap_t *h)
 static uint64_t rng_state;
 static uint64_t rng(void)
 {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
+    return test_rng_next(&rng_state);
 }
 
 /* A log-uniform size in [0, max]. */

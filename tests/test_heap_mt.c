@@ -22,6 +22,7 @@
 #include "win/tap.h"
 
 #include "test_sanitize.h"
+#include "test_rng.h"
 
 enum { MAX_THREADS = 8, SLOTS = 256, MAILBOX = 64 };
 
@@ -48,10 +49,7 @@ typedef struct worker {
 
 static uint64_t next(worker_t *w)
 {
-    w->rng ^= w->rng << 13;
-    w->rng ^= w->rng >> 7;
-    w->rng ^= w->rng << 17;
-    return w->rng;
+    return test_rng_next(&w->rng);
 }
 
 static size_t pick_size(worker_t *w)

@@ -13,6 +13,7 @@
 #include "internal.h"
 #include "reservoir/region.h"
 #include "reservoir/vm.h"
+#include "test_rng.h"
 
 const char *__asan_default_options(void);
 const char *__asan_default_options(void) { return "handle_segv=0"; }
@@ -341,14 +342,6 @@ static int maps_lines_in(const void *lo, const void *hi)
     return n;
 }
 
-static uint64_t rng_next(uint64_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 7;
-    *s ^= *s << 17;
-    return *s;
-}
-
 /* DESIGN decision 1: whatever its history, a region is at most two kernel
  * mappings (committed prefix, reserved rest). */
 Test(region, at_most_two_mappings, .timeout = 120)
@@ -358,9 +351,9 @@ Test(region, at_most_two_mappings, .timeout = 120)
     const int steps = 100000; /* fast even under sanitizers (~1 s) */
     int max_lines = 0;
     for (int k = 0; k < steps; k++) {
-        size_t off = (size_t)(rng_next(&seed) % (r.usable / pg())) * pg();
+        size_t off = (size_t)(test_rng_next(&seed) % (r.usable / pg())) * pg();
         if (k % 3 == 2) off %= 4 * MIB; /* keep some small so shrinking happens */
-        if (rng_next(&seed) & 1) cr_assert_eq(rsv_region_commit_to(&r, off), 0);
+        if (test_rng_next(&seed) & 1) cr_assert_eq(rsv_region_commit_to(&r, off), 0);
         else cr_assert_eq(rsv_region_decommit_from(&r, off), 0);
         if (k % 10000 == 0) {
             int lines = maps_lines_in(r.base, r.base + r.reserved);

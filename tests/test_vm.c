@@ -15,6 +15,7 @@
 #include "reservoir/vm.h"
 #include "test_sanitize.h"
 #include "vm_book.h"
+#include "test_rng.h"
 
 /* Death tests expect the kernel's SIGSEGV, not ASan's report. */
 const char *__asan_default_options(void);
@@ -476,14 +477,6 @@ Test(vm, fault_injection_reserve_commit_decommit_protect, .timeout = 20)
     }
 }
 
-static uint64_t rng_next(uint64_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 7;
-    *s ^= *s << 17;
-    return *s;
-}
-
 /* The book against a page-by-page model: random commit / decommit /
  * protect, then every page's state, protection and maximal run checked. */
 Test(vm, runs_match_a_model, .timeout = 60)
@@ -495,10 +488,10 @@ Test(vm, runs_match_a_model, .timeout = 60)
     for (int k = 0; k < PAGES; k++) model[k] = -1;
     const int steps = RSV_TEST_SLOW ? 500 : 3000;
     for (int step = 0; step < steps; step++) {
-        int a = (int)(rng_next(&seed) % PAGES);
-        int n = 1 + (int)(rng_next(&seed) % 8);
+        int a = (int)(test_rng_next(&seed) % PAGES);
+        int n = 1 + (int)(test_rng_next(&seed) % 8);
         if (a + n > PAGES) n = PAGES - a;
-        int op = (int)(rng_next(&seed) % 3);
+        int op = (int)(test_rng_next(&seed) % 3);
         if (op == 0) {
             cr_assert_eq(rsv_vm_commit(p + a * pg(), n * pg()), 0);
             for (int k = a; k < a + n; k++) model[k] = RSV_PROT_RW;
@@ -507,7 +500,7 @@ Test(vm, runs_match_a_model, .timeout = 60)
             for (int k = a; k < a + n; k++) model[k] = -1;
         } else {
             static const unsigned prots[] = {RSV_PROT_NONE, RSV_PROT_READ, RSV_PROT_RW};
-            unsigned prot = prots[rng_next(&seed) % 3];
+            unsigned prot = prots[test_rng_next(&seed) % 3];
             int all = 1;
             for (int k = a; k < a + n; k++) all &= model[k] >= 0;
             unsigned old = 99;
@@ -552,7 +545,7 @@ Test(vm, thousands_of_reservations, .timeout = 60)
     }
     uint64_t seed = 12345;
     for (int k = N - 1; k > 0; k--) { /* release in random order */
-        int j = (int)(rng_next(&seed) % (uint64_t)(k + 1));
+        int j = (int)(test_rng_next(&seed) % (uint64_t)(k + 1));
         void *t = ps[k]; ps[k] = ps[j]; ps[j] = t;
     }
     for (int k = 0; k < N; k++) cr_assert_eq(rsv_vm_release(ps[k], 2 * pg()), 0);
@@ -564,7 +557,7 @@ static void *vm_thread(void *arg)
     uint64_t seed = (uintptr_t)arg * 7919 + 1;
     for (int k = 0; k < 2000; k++) {
         void *p = NULL;
-        size_t pages = 1 + rng_next(&seed) % 8;
+        size_t pages = 1 + test_rng_next(&seed) % 8;
         if (rsv_vm_reserve(pages * rsv_vm_page_size(), 0, 0, &p, NULL) != 0) return (void *)1;
         if (rsv_vm_commit(p, rsv_vm_page_size()) != 0) return (void *)2;
         *(volatile char *)p = 1;

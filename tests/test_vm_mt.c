@@ -20,20 +20,13 @@
 #include "reservoir/vm.h"
 #include "test_sanitize.h"
 #include "win/tap.h"
+#include "test_rng.h"
 
 enum { THREADS = 4, PAGES_PER_THREAD = 16 };
 
 static const int rounds = RSV_TEST_SLOW ? 300 : 3000;
 static char *shared_base;
 static atomic_int stop_spinning;
-
-static uint64_t rng_next(uint64_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 7;
-    *s ^= *s << 17;
-    return *s;
-}
 
 /* Own reservations: reserve, commit, write, query, release. */
 static void *own_reservations(void *arg)
@@ -42,7 +35,7 @@ static void *own_reservations(void *arg)
     size_t pg = rsv_vm_page_size();
     for (int k = 0; k < rounds; k++) {
         void *p = NULL;
-        size_t pages = 1 + rng_next(&seed) % 8;
+        size_t pages = 1 + test_rng_next(&seed) % 8;
         if (rsv_vm_reserve(pages * pg, 0, 0, &p, NULL) != 0) return (void *)1;
         if (rsv_vm_commit(p, pg) != 0) return (void *)2;
         *(volatile char *)p = 1;
@@ -64,7 +57,7 @@ static void *shared_pages(void *arg)
     char *mine = shared_base + t * PAGES_PER_THREAD * pg;
     uint64_t seed = t + 99;
     for (int k = 0; k < rounds; k++) {
-        size_t a = rng_next(&seed) % PAGES_PER_THREAD;
+        size_t a = test_rng_next(&seed) % PAGES_PER_THREAD;
         char *p = mine + a * pg;
         if (rsv_vm_commit(p, pg) != 0) return (void *)1;
         p[0] = (char)k;
@@ -88,7 +81,7 @@ static void *own_region(void *arg)
     uint64_t seed = (uintptr_t)arg + 5;
     if (rsv_region_init(&r, &o) != 0) return (void *)1;
     for (int k = 0; k < rounds; k++) {
-        size_t off = rng_next(&seed) % r.usable;
+        size_t off = test_rng_next(&seed) % r.usable;
         if (k % 2 == 0) {
             if (rsv_region_commit_to(&r, off) != 0) return (void *)2;
             if (off) r.base[off - 1] = 1;

@@ -16,6 +16,7 @@
 #include "reservoir/vm.h"
 #include "tap.h"
 #include "vm_witness.h"
+#include "../test_rng.h"
 
 #define KIB ((size_t)1 << 10)
 #define MIB ((size_t)1 << 20)
@@ -191,7 +192,7 @@ int main(int argc, char **argv)
     uint64_t seed = 0xC0FFEE;
     int walk_ok = 1;
     for (int k = 0; k < 5000; k++) {
-        seed ^= seed << 13; seed ^= seed >> 7; seed ^= seed << 17;
+        test_rng_next(&seed);
         size_t off = (size_t)(seed % (r.usable / 4096)) * 4096;
         if (k % 3 == 2) off %= 4 * MIB;
         walk_ok &= ((seed >> 40) & 1) ? rsv_region_commit_to(&r, off) == 0 : rsv_region_decommit_from(&r, off) == 0;
