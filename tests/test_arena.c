@@ -103,6 +103,26 @@ Test(arena, ten_thousand_fit_in_user_space)
     rsv_arena_destroy(a);
 }
 
+/* The issue's sizing rule, proven rather than computed: 10,000 default
+ * arenas live at once, each usable, then all destroyed. */
+Test(arena, ten_thousand_live_at_once, .timeout = 120)
+{
+    enum { N = 10000 };
+    static rsv_arena_t *all[N];
+    static int *first[N];
+    if (sizeof(void *) < 8) return; /* a 32-bit address space holds fewer */
+    for (int i = 0; i < N; i++) {
+        all[i] = rsv_arena_create(NULL);
+        cr_assert_not_null(all[i], "arena %d of %d", i, N);
+        first[i] = rsv_arena_alloc(all[i], 1024);
+        cr_assert_not_null(first[i]);
+        *first[i] = i;
+    }
+    /* Every arena kept its own memory while all of them were live. */
+    for (int i = 0; i < N; i++) cr_assert_eq(*first[i], i, "arena %d", i);
+    for (int i = 0; i < N; i++) rsv_arena_destroy(all[i]);
+}
+
 Test(arena, create_options)
 {
     rsv_arena_opts_t o = { 0 };
