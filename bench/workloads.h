@@ -27,6 +27,12 @@
  *   prodcons      one thread allocates small-table blocks and passes them
  *                 through a ring to a second thread that frees them (blocks
  *                 freed on another thread); time per block.
+ *   xthread/tN    N threads share one allocator instance; each allocates
+ *                 200 objects of the small table, hands them to the next
+ *                 thread's mailbox (or frees them itself when that is still
+ *                 full) and frees what its own mailbox holds, so most blocks
+ *                 die on another thread; time per block.  Registered only
+ *                 with RSVB_SCALING=list of N (the 16-core scaling run).
  *   large         alloc, touch every page, free of blocks of 1-64 MiB
  *                 (log-uniform); time per block, after one untimed block of
  *                 the largest size (steady state, not first touch).
@@ -436,6 +442,89 @@ done:
     a->destroy(r->ctx);
 }
 
+/* ---- cross-thread scaling (xthread/tN) ---------------------------------- */
+
+#define RSVB_XT_MAX 64
+/* One mailbox per benchmark thread: a batch another thread handed over. */
+typedef struct rsvb_mailbox {
+    _Alignas(64) _Atomic int full;
+    uint32_t first;                  /* table index of the first size */
+    void *blocks[RSVB_REQUEST_N];
+} rsvb_mailbox;
+/* Shared by the threads of one xthread benchmark (they run one at a time
+ * per translation unit): the allocator instance, the mailboxes, and a
+ * counter of threads done draining (thread 0 destroys the instance last). */
+typedef struct rsvb_xt {
+    _Atomic(void *) ctx;
+    _Atomic int failed;
+    _Atomic int drained;
+    rsvb_mailbox box[RSVB_XT_MAX];
+} rsvb_xt;
+static rsvb_xt rsvb_xt_storage;
+
+RSVB_INLINE void rsvb_xt_free_box(const rsvb_alloc_t *a, void *ctx, rsvb_mailbox *m)
+{
+    for (uint32_t i = 0; i < RSVB_REQUEST_N; i++) a->free(ctx, m->blocks[i], rsvb_tab.small[m->first + i]);
+    atomic_store_explicit(&m->full, 0, memory_order_release);
+}
+
+RSVB_INLINE void rsvb_w_xthread(rsvb_state *st, const rsvb_alloc_t *a)
+{
+    rsvb_xt *x = &rsvb_xt_storage;
+    int me = rsvb_thread_index(st), n = rsvb_thread_count(st);
+    if (n > RSVB_XT_MAX) { rsvb_skip(st, "too many threads"); return; }
+    void *ctx;
+    if (me == 0) {
+        memset(x->box, 0, sizeof x->box);
+        atomic_store(&x->drained, 0);
+        atomic_store(&x->failed, 0);
+        ctx = a->create(0);
+        if (!ctx) atomic_store(&x->failed, 1);
+        atomic_store_explicit(&x->ctx, ctx, memory_order_release);
+    }
+    unsigned spins = 0;
+    while (!(ctx = atomic_load_explicit(&x->ctx, memory_order_acquire)) && !atomic_load(&x->failed))
+        rsvb_cpu_relax(&spins);
+    if (!ctx) { rsvb_skip(st, "allocator create failed"); return; }
+    rsvb_mailbox *mine = &x->box[me], *next = &x->box[(me + 1) % n];
+    void *local[RSVB_REQUEST_N];
+    uint32_t off = (uint32_t)me * 7919u % (RSVB_TABLE_N - RSVB_REQUEST_N);
+    while (rsvb_keep_running(st, RSVB_REQUEST_N)) {
+        int handed = n > 1 && !atomic_load_explicit(&next->full, memory_order_acquire);
+        void **dst = handed ? next->blocks : local;
+        uint32_t got = 0;
+        for (; got < RSVB_REQUEST_N; got++) {
+            void *p = a->alloc(ctx, rsvb_tab.small[off + got]);
+            if (!p) break;
+            rsvb_touch(p);
+            dst[got] = p;
+        }
+        if (got < RSVB_REQUEST_N) {
+            for (uint32_t i = 0; i < got; i++) a->free(ctx, dst[i], rsvb_tab.small[off + i]);
+            rsvb_skip(st, "allocation failed");
+            break;
+        }
+        if (handed) {
+            next->first = off;
+            atomic_store_explicit(&next->full, 1, memory_order_release);
+        } else {
+            for (uint32_t i = 0; i < RSVB_REQUEST_N; i++) a->free(ctx, local[i], rsvb_tab.small[off + i]);
+        }
+        if (atomic_load_explicit(&mine->full, memory_order_acquire)) rsvb_xt_free_box(a, ctx, mine);
+        off = off + 2 * RSVB_REQUEST_N <= RSVB_TABLE_N ? off + RSVB_REQUEST_N : 0;
+    }
+    /* Every thread has left its loop (Google Benchmark's stop barrier), so
+     * no mailbox fills any more: drain our own, then thread 0 waits for
+     * the others and destroys the instance. */
+    if (atomic_load_explicit(&mine->full, memory_order_acquire)) rsvb_xt_free_box(a, ctx, mine);
+    atomic_fetch_add(&x->drained, 1);
+    if (me == 0) {
+        while (atomic_load(&x->drained) < n) rsvb_cpu_relax(&spins);
+        a->destroy(ctx);
+        atomic_store(&x->ctx, NULL);
+    }
+}
+
 /* ---- memory (RSS) ------------------------------------------------------- */
 
 enum { RSVB_RSS_BATCH, RSVB_RSS_REALLOC, RSVB_RSS_FRAME, RSVB_RSS_ENTITIES,
@@ -524,13 +613,15 @@ static inline int rsvb_can_batch(unsigned caps, const rsvb_batch_param *bp)
     static void *rsvb_b_##ID##_consumer(void *r) { rsvb_consume((rsvb_ring *)r, &OPS); return NULL; } \
     static void rsvb_b_##ID##_prodcons(rsvb_state *st, const void *p) { (void)p; rsvb_w_prodcons(st, &OPS, rsvb_b_##ID##_consumer); } \
     static void rsvb_b_##ID##_rss(rsvb_state *st, const void *p) { rsvb_w_rss(st, &OPS, p); } \
+    static void rsvb_b_##ID##_xthread(rsvb_state *st, const void *p) { (void)p; rsvb_w_xthread(st, &OPS); } \
     void rsvb_register_##ID(const char *name);                                      \
     void rsvb_register_##ID(const char *name)                                       \
     {                                                                               \
         rsvb_register_all(name, (OPS).caps,                                         \
                           (rsvb_fn[]){rsvb_b_##ID##_pair, rsvb_b_##ID##_batch, rsvb_b_##ID##_realloc,          \
                                       rsvb_b_##ID##_frame, rsvb_b_##ID##_entities, rsvb_b_##ID##_request,      \
-                                      rsvb_b_##ID##_large, rsvb_b_##ID##_prodcons, rsvb_b_##ID##_rss});        \
+                                      rsvb_b_##ID##_large, rsvb_b_##ID##_prodcons, rsvb_b_##ID##_rss,   \
+                                      rsvb_b_##ID##_xthread});        \
     }
 
 /* Registers the workloads `caps` allows; fns in the order of the macro. */
@@ -590,6 +681,24 @@ static inline void rsvb_register_all(const char *name, unsigned caps, const rsvb
     if (varies && has_free && (caps & RSVB_CAP_SHARED)) {
         snprintf(n, sizeof n, "prodcons/small/%s", name);
         rsvb_real_time(rsvb_register(n, fns[7], NULL));
+    }
+    /* The thread-scaling run (RSVB_SCALING="1,2,4,8,16"): request/tN and
+     * xthread/tN for each N, nothing else is needed from this list. */
+    const char *scaling = getenv("RSVB_SCALING");
+    for (const char *c = scaling; c && *c;) {
+        char *end;
+        long t = strtol(c, &end, 10);
+        if (end == c) break;
+        c = *end == ',' ? end + 1 : end;
+        if (t < 1 || t > RSVB_XT_MAX || !varies) continue;
+        if (t > 2) {   /* t1 and t2 are registered above */
+            snprintf(n, sizeof n, "request/t%ld/%s", t, name);
+            rsvb_real_time(rsvb_threads(rsvb_register(n, fns[5], NULL), (int)t));
+        }
+        if (has_free && (caps & RSVB_CAP_SHARED)) {
+            snprintf(n, sizeof n, "xthread/t%ld/%s", t, name);
+            rsvb_real_time(rsvb_threads(rsvb_register(n, fns[9], NULL), (int)t));
+        }
     }
     for (size_t i = 0; i < sizeof rsvb_rss_params / sizeof *rsvb_rss_params; i++) {
         const rsvb_rss_param *rp = &rsvb_rss_params[i];
