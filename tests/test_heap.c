@@ -1000,3 +1000,159 @@ Test(heap, random_stress_against_model, .timeout = 120)
     }
     rsv_heap_destroy(hs[0]);
 }
+
+/* ==== explicit-heap fast paths (heap.c: heap_alloc_fast / heap_free_fast) ====================
+ * rsv_heap_alloc and rsv_heap_free on an explicit heap take a short path for
+ * blocks up to 1 KiB (direct table pop, page push, in_use from the page's
+ * block size).  These tests pin what it must keep from the general path:
+ * exact stats, the cap counted in class sizes, recursion with HeapLock, and
+ * the pointer checks. */
+
+/* Allocates and frees a mix of fast-path and general-path sizes on h and
+ * checks stats and validate against a count of what is live. */
+static void fast_path_stats_round(rsv_heap_t *h)
+{
+    enum { N = 3000 };
+    static void *v[N];
+    size_t bytes = 0, peak = 0;
+    rng_state = 0xfa57u;
+    for (size_t i = 0; i < N; i++) {
+        size_t s = i % 10 == 9 ? rand_size(200000) : rand_size(1024);
+        v[i] = rsv_heap_alloc(h, s);
+        cr_assert_not_null(v[i]);
+        memset(v[i], 0x5A, s);
+        bytes += rsv_heap_usable_size(h, v[i]);
+        if (bytes > peak) peak = bytes;
+    }
+    rsv_heap_stats_t st;
+    rsv_heap_stats(h, &st);
+    cr_assert_eq(st.in_use, bytes);
+    cr_assert_eq(st.blocks, (size_t)N);
+    cr_assert_eq(st.peak_in_use, peak);
+    assert_valid(h);
+    for (size_t i = 0; i < N; i += 2) {
+        bytes -= rsv_heap_usable_size(h, v[i]);
+        rsv_heap_free(h, v[i]);
+    }
+    rsv_heap_stats(h, &st);
+    cr_assert_eq(st.in_use, bytes);
+    cr_assert_eq(st.blocks, (size_t)N / 2);
+    cr_assert_eq(st.peak_in_use, peak, "peak kept after frees");
+    assert_valid(h);
+    for (size_t i = 1; i < N; i += 2) rsv_heap_free(h, v[i]);
+    rsv_heap_stats(h, &st);
+    cr_assert_eq(st.in_use, 0);
+    cr_assert_eq(st.blocks, 0);
+    assert_valid(h);
+}
+
+Test(heap, fast_path_keeps_stats_exact, .timeout = 30)
+{
+    rsv_heap_t *s = rsv_heap_create(NULL);
+    fast_path_stats_round(s);
+    rsv_heap_destroy(s);
+    rsv_heap_opts_t o = {0};
+    o.flags = RSV_HEAP_NO_SERIALIZE;
+    rsv_heap_t *n = rsv_heap_create(&o);
+    fast_path_stats_round(n);
+    rsv_heap_destroy(n);
+}
+
+Test(heap, fast_path_cap_counts_class_sizes, .timeout = 30)
+{
+    capture_errors();
+    rsv_heap_opts_t o = {0};
+    o.max_size = 64 * KIB;
+    rsv_heap_t *h = rsv_heap_create(&o);
+    static void *v[8192];
+    size_t n = 0;
+    /* 1-byte requests live in the 16-byte class: exactly cap / 16 fit. */
+    while (n < 8192 && (v[n] = rsv_heap_alloc(h, 1)) != NULL) n++;
+    cr_assert_eq(n, 64 * KIB / 16, "%zu blocks", n);
+    cr_assert_eq(err_last, ENOMEM);
+    /* A 100-byte request (112-byte class) no longer fits either. */
+    rsv_heap_free(h, v[--n]);
+    cr_assert_null(rsv_heap_alloc(h, 100));
+    v[n] = rsv_heap_alloc(h, 16);
+    cr_assert_not_null(v[n], "a freed block's room is usable again");
+    n++;
+    rsv_heap_stats_t st;
+    rsv_heap_stats(h, &st);
+    cr_assert_eq(st.in_use, 64 * KIB);
+    assert_valid(h);
+    for (size_t i = 0; i < n; i++) rsv_heap_free(h, v[i]);
+    assert_valid(h);
+    rsv_heap_destroy(h);
+}
+
+static void *fast_path_other_thread(void *arg)
+{
+    rsv_heap_t *h = arg;
+    void *p = rsv_heap_alloc(h, 48);   /* waits until the main thread's HeapLock depth is 0 */
+    rsv_heap_free(h, p);
+    return p;
+}
+
+Test(heap, fast_path_under_heap_lock_recursion, .timeout = 20)
+{
+    rsv_heap_t *h = rsv_heap_create(NULL);
+    static void *v[1000];
+    rsv_heap_lock(h);
+    rsv_heap_lock(h);
+    for (int i = 0; i < 1000; i++) cr_assert_not_null(v[i] = rsv_heap_alloc(h, (size_t)(i % 64) * 16));
+    for (int i = 0; i < 1000; i++) rsv_heap_free(h, v[i]);
+    rsv_heap_unlock(h);
+    cr_assert(rsv_heap_alloc(h, 8) != NULL, "still held once");
+    rsv_heap_unlock(h);
+    /* Fully released: another thread gets the lock (a depth left behind by
+     * the fast paths would hang it until the timeout). */
+    pthread_t t;
+    void *got = NULL;
+    cr_assert_eq(pthread_create(&t, NULL, fast_path_other_thread, h), 0);
+    pthread_join(t, &got);
+    cr_assert_not_null(got);
+    rsv_heap_stats_t st;
+    rsv_heap_stats(h, &st);
+    cr_assert_eq(st.blocks, 1, "the 8-byte block");
+    assert_valid(h);
+    rsv_heap_destroy(h);
+}
+
+Test(heap, fast_path_refuses_blocks_it_does_not_own, .timeout = 10)
+{
+    capture_errors();
+    rsv_heap_t *a = rsv_heap_create(NULL), *b = rsv_heap_create(NULL);
+    rsv_heap_opts_t o = {0};
+    o.flags = RSV_HEAP_NO_SERIALIZE;
+    rsv_heap_t *c = rsv_heap_create(&o);
+    void *pa = rsv_heap_alloc(a, 64);
+    void *pd = rsv_heap_alloc(rsv_heap_default(), 64);
+    void *pc = rsv_heap_alloc(c, 64);
+    rsv_heap_free(b, pa);
+    rsv_heap_free(b, pd);
+    rsv_heap_free(c, pa);
+    rsv_heap_free(a, pc);
+    cr_assert_eq(err_count, 4);
+    /* Double and interior frees through the fast path's checks. */
+    rsv_heap_free(a, pa);
+    rsv_heap_free(a, pa);
+    rsv_heap_free(c, (char *)pc + 16);
+    cr_assert_eq(err_count, 6);
+    rsv_heap_stats_t st;
+    rsv_heap_stats(a, &st);
+    cr_assert_eq(st.blocks, 0);
+    rsv_heap_stats(b, &st);
+    cr_assert_eq(st.blocks, 0);
+    rsv_heap_stats(c, &st);
+    cr_assert_eq(st.blocks, 1);
+    cr_assert_eq(rsv_heap_of(pd), rsv_heap_default());
+    assert_valid(a);
+    assert_valid(b);
+    assert_valid(c);
+    rsv_heap_free(c, pc);
+    rsv_heap_free(rsv_heap_default(), pd);
+    cr_assert_eq(err_count, 6);
+    rsv_heap_destroy(a);
+    rsv_heap_destroy(b);
+    rsv_heap_destroy(c);
+}

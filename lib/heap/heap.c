@@ -348,6 +348,142 @@ static void *heap_realloc_locked(rsv_heap_t *h, void *p, size_t size)
     return q;
 }
 
+/* ---- explicit-heap fast paths (lock held or NO_SERIALIZE) ------------------------
+ * The common calls of an explicit heap, without the general path's detours:
+ * one direct-table pop or one push onto the page's free list, the exact
+ * in_use accounting from the page's block size (no second lookup), and the
+ * same pointer checks as rsv_free.  Anything else (a refill, a huge block,
+ * a capped heap at its cap, a bad pointer, the default heap) returns to the
+ * general path, which does the same thing slowly and reports errors. */
+
+/* A block of size <= RSVH_DIRECT_MAX from the first page of its class, or
+ * NULL (nothing taken: use heap_alloc_locked).  h explicit, not ZERO. */
+RSV_INLINE void *heap_alloc_fast(rsv_heap_t *h, size_t size)
+{
+    rsvh_tld_t *t = &h->tld;
+    rsvh_page_t *pg = t->direct[(size + 15) >> 4];
+    if (RSV_UNLIKELY(pg->free == NULL)) return NULL;
+    size_t bs = pg->block_size;
+    if (RSV_UNLIKELY(h->max_size != 0) && t->in_use + bs > h->max_size) return NULL;
+    /* The heap's own fast path pops from the same page (pg->free is set,
+     * so it takes no slow path), keeping whatever per-block state it keeps. */
+    void *b = rsvh_alloc_fast(t, size);
+    t->in_use += bs;
+    t->live_blocks++;
+    if (t->in_use > t->peak_in_use) t->peak_in_use = t->in_use;
+    return b;
+}
+
+/* Frees p when it is a live small block of explicit heap h on one of its
+ * pages: 1.  0 when p needs the general path (huge, other heap, bad
+ * pointer, the default heap): nothing changed. */
+RSV_INLINE int heap_free_fast(rsv_heap_t *h, void *p)
+{
+    rsvh_segment_t *seg = rsvh_seg_of(p);
+    rsvh_page_t *pg;
+    if (RSV_UNLIKELY(!rsvh_segmap_has(seg) || seg->heap != h)) return 0;
+    if (RSV_UNLIKELY(rsvh_check_block(seg, p, &pg) != RSVH_OK)) return 0;
+    /* Explicit heaps own their pages through h->tld; the default heap's
+     * pages belong to thread tlds, so it never passes this test. */
+    if (RSV_UNLIKELY(atomic_load_explicit(&pg->owner, memory_order_relaxed) != &h->tld)) return 0;
+    h->tld.in_use -= pg->block_size;
+    h->tld.live_blocks--;
+    rsvh_free_local(&h->tld, pg, (rsvh_block_t *)p);
+    return 1;
+}
+
+/* 1 when plain rsv_heap_alloc calls on h may try heap_alloc_fast. */
+RSV_INLINE int heap_fast_ok(const rsv_heap_t *h)
+{
+    return !h->is_default && !(h->flags & RSV_HEAP_ZERO);
+}
+
+/* The rest of a locked fast-path call (refill, cap, contention): kept out
+ * of line so the fast paths stay leaf functions with no stack frame.
+ * `locked`: the caller holds h's API lock and this releases it. */
+__attribute__((noinline)) static void *heap_alloc_rest(rsv_heap_t *h, size_t size, int locked)
+{
+    void *p = heap_alloc_locked(h, size, 0, 0);
+    if (locked) rsvi_runlock(&h->api_lock);
+    return p;
+}
+
+__attribute__((noinline)) static void heap_free_rest(rsv_heap_t *h, void *p, int locked)
+{
+    rsvh_segment_t *seg;
+    rsvh_page_t *pg;
+    if (heap_check(h, p, &seg, &pg) == 0) heap_free_checked(h, seg, pg, p);
+    if (locked) rsvi_runlock(&h->api_lock);
+}
+
+/* The API lock taken by the caller's thread when the uncontended attempt
+ * failed (held by another thread, or by this one: HeapLock recursion). */
+__attribute__((noinline)) static void *heap_alloc_contended(rsv_heap_t *h, size_t size)
+{
+    rsvi_rlock(&h->api_lock);
+    void *p = heap_alloc_fast(h, size);
+    if (!p) return heap_alloc_rest(h, size, 1);
+    rsvi_runlock(&h->api_lock);
+    return p;
+}
+
+__attribute__((noinline)) static void heap_free_contended(rsv_heap_t *h, void *p)
+{
+    rsvi_rlock(&h->api_lock);
+    if (!heap_free_fast(h, p)) heap_free_rest(h, p, 1);
+    else rsvi_runlock(&h->api_lock);
+}
+
+/* One try at taking an unowned API lock: 1 when taken (depth stays 0). */
+RSV_INLINE int heap_trylock(rsv_heap_t *h)
+{
+    uintptr_t expect = 0;
+    return atomic_compare_exchange_strong_explicit(&h->api_lock.owner, &expect, rsvi_lock_self(),
+                                                   memory_order_acquire, memory_order_relaxed);
+}
+
+/* rsv_heap_alloc's body past the debug branch. */
+static void *heap_alloc_plain0(rsv_heap_t *h, size_t size)
+{
+    if (RSV_UNLIKELY(!heap_fast_ok(h) || size > RSVH_DIRECT_MAX)) return rsvi_heap_plain_alloc(h, size, 0, 0);
+    if (h->flags & RSV_HEAP_NO_SERIALIZE) {
+        void *p = heap_alloc_fast(h, size);
+        return RSV_LIKELY(p != NULL) ? p : heap_alloc_rest(h, size, 0);
+    }
+    if (RSV_UNLIKELY(!heap_trylock(h))) return heap_alloc_contended(h, size);
+    void *p = heap_alloc_fast(h, size);
+    if (RSV_UNLIKELY(!p)) return heap_alloc_rest(h, size, 1);
+    rsvi_runlock(&h->api_lock);
+    return p;
+}
+
+/* rsv_heap_free's body past the debug branch (p != NULL). */
+static void heap_free_plain0(rsv_heap_t *h, void *p)
+{
+    /* The double-free check reads the block, often a cache miss (a batch
+     * freed long after it was allocated).  Start that line before the
+     * lock's atomic instruction, which would otherwise keep the load from
+     * overlapping it (batch/fifo-mixed: docs/heap.md). */
+    __builtin_prefetch(p, 1, 3);
+    if (RSV_UNLIKELY(h->is_default)) {
+        rsvi_heap_plain_free(h, p);
+        return;
+    }
+    if (h->flags & RSV_HEAP_NO_SERIALIZE) {
+        if (RSV_UNLIKELY(!heap_free_fast(h, p))) heap_free_rest(h, p, 0);
+        return;
+    }
+    if (RSV_UNLIKELY(!heap_trylock(h))) {
+        heap_free_contended(h, p);
+        return;
+    }
+    if (RSV_UNLIKELY(!heap_free_fast(h, p))) {
+        heap_free_rest(h, p, 1);
+        return;
+    }
+    rsvi_runlock(&h->api_lock);
+}
+
 /* ---- plain entry points (no debug branch) -------------------------------------- */
 
 void *rsvi_heap_plain_alloc(rsv_heap_t *h, size_t size, size_t align, unsigned flags)
@@ -368,11 +504,13 @@ void rsvi_heap_plain_free(rsv_heap_t *h, void *p)
     rsvh_segment_t *seg;
     rsvh_page_t *pg;
     if (!heap_serialized(h, 0)) {
+        if (heap_free_fast(h, p)) return;
         if (heap_check(h, p, &seg, &pg) == 0) heap_free_checked(h, seg, pg, p);
         return;
     }
     rsvi_rlock(&h->api_lock);
-    if (heap_check(h, p, &seg, &pg) == 0) heap_free_checked(h, seg, pg, p);
+    if (RSV_UNLIKELY(!heap_free_fast(h, p)) && heap_check(h, p, &seg, &pg) == 0)
+        heap_free_checked(h, seg, pg, p);
     rsvi_runlock(&h->api_lock);
 }
 
@@ -423,7 +561,7 @@ void *rsv_heap_alloc(rsv_heap_t *h, size_t size)
     HEAP_ARG_CHECK(h, NULL);
     /* Debug hook (issue 7): one predictable branch. */
     if (RSV_UNLIKELY(h->debug)) return rsvi_heap_debug_alloc(h, size, 0, 0, RSVI_DBG_SITE());
-    return rsvi_heap_plain_alloc(h, size, 0, 0);
+    return heap_alloc_plain0(h, size);
 }
 
 void *rsv_heap_alloc_ex(rsv_heap_t *h, size_t size, size_t align, unsigned flags)
@@ -474,7 +612,7 @@ void rsv_heap_free(rsv_heap_t *h, void *p)
         rsvi_heap_debug_free(h, p, RSVI_DBG_SITE());
         return;
     }
-    rsvi_heap_plain_free(h, p);
+    heap_free_plain0(h, p);
 }
 
 void *rsv_heap_expand(rsv_heap_t *h, void *p, size_t size)
