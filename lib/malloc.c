@@ -31,19 +31,21 @@ __attribute__((noinline)) static void *malloc_slow(rsvh_tld_t *t, size_t size, c
     return p;
 }
 
+/* The owner's free of a live-bit block on a page with pending remote frees
+ * (or in the full queue): out of line, so rsv_free stays a leaf. */
+__attribute__((noinline)) static void free_owned_slow(rsvh_page_t *pg, void *p, const void *site)
+{
+    rsvh_tld_t *t = atomic_load_explicit(&pg->owner, memory_order_relaxed);
+    if (!rsvh_free_owned_checked(t, pg, (rsvh_block_t *)p)) rsvh_free_any(p, site);   /* reports it */
+}
+
 void *rsv_malloc(size_t size)
 {
     rsvh_tld_t *t = rsvh_tls_get();
     /* Debug hook (issue 7): one predictable branch. */
     if (RSV_LIKELY(!rsvh_default_heap.debug && size <= RSVH_DIRECT_MAX)) {
         rsvh_page_t *pg = t->direct[(size + 15) >> 4];
-        rsvh_block_t *b = pg->free;
-        if (RSV_LIKELY(b != NULL)) {
-            pg->free = b->next;
-            rsvh_used_set(pg, rsvh_used(pg) + 1);
-            b->cookie = 0;
-            return b;
-        }
+        if (RSV_LIKELY(pg->free != NULL)) return rsvh_block_take(pg);
     }
     return malloc_slow(t, size, RSVI_DBG_SITE());
 }
@@ -51,23 +53,34 @@ void *rsv_malloc(size_t size)
 void rsv_free(void *p)
 {
     if (!p) return;
-    /* The double-free check reads the block; start that (often cold) line
-     * now so the miss overlaps the metadata checks. */
-    __builtin_prefetch(p, 1, 3);
     if (RSV_UNLIKELY(rsvh_default_heap.debug)) {
         rsvh_free_any(p, RSVI_DBG_SITE());
         return;
     }
     rsvh_segment_t *seg = rsvh_seg_of(p);
-    rsvh_page_t *pg;
-    if (RSV_LIKELY(rsvh_segmap_has(seg) && rsvh_check_block(seg, p, &pg) == RSVH_OK)) {
+    if (RSV_LIKELY(rsvh_segmap_has(seg))) {
+        /* Any p - seg in 1 .. 4 MiB indexes a descriptor (64 is a zeroed
+         * guard); only default-heap pages are owned by a thread's tld, and
+         * free or huge descriptors by nobody. */
+        rsvh_page_t *pg = &seg->pages[((uintptr_t)p - (uintptr_t)seg) >> seg->page_shift];
+        RSVH_OPAQUE(pg);
         rsvh_tld_t *t = rsvh_tls_get();
-        /* Only default-heap pages are owned by a thread's tld. */
         if (RSV_LIKELY(atomic_load_explicit(&pg->owner, memory_order_relaxed) == t)) {
-            rsvh_free_local(t, pg, (rsvh_block_t *)p);
-            return;
-        }
-        if (seg->heap == &rsvh_default_heap) {
+            /* Our page: the live bitmap checks p without reading it (see
+             * rsvh_free_owned; the same steps, with tail calls). */
+            uint64_t *w = rsvh_live_word(seg, p);
+            uint64_t bit = rsvh_live_bit(p);
+            uint64_t word = *w;
+            /* A bit covers 16 bytes: p + 8 would find p's. */
+            if (RSV_LIKELY((word & bit) && !((uintptr_t)p & (RSVH_ALIGN - 1)))) {
+                if (RSV_UNLIKELY((atomic_load_explicit(&pg->xfree, memory_order_relaxed) | pg->in_full) != 0)) {
+                    free_owned_slow(pg, p, RSVI_DBG_SITE());
+                    return;
+                }
+                rsvh_free_push(pg, (rsvh_block_t *)p, w, word, bit);
+                return;
+            }
+        } else if (seg->heap == &rsvh_default_heap && rsvh_check_block(seg, p, &pg) == RSVH_OK) {
             rsvh_free_remote(pg, (rsvh_block_t *)p);
             return;
         }

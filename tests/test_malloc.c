@@ -3,7 +3,11 @@
  * realloc(NULL, n), realloc(p, 0) freeing and returning NULL,
  * posix_memalign's EINVAL with *out untouched, aligned_alloc/memalign
  * alignment rules, valloc/pvalloc page rounding, calloc/reallocarray
- * overflow), blocks crossing threads, and the bad-pointer reports.
+ * overflow), blocks crossing threads, and the bad-pointer reports: the
+ * owner's free checks a block with the live bitmap and falls back to the
+ * cookie while remote frees of its page are pending, so every order of a
+ * local and a remote free of one block is tested to be reported once and
+ * to leave the heap handing each block out once.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -13,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "heap/heap_internal.h"
 #include "reservoir/heap.h"
 #include "reservoir/malloc.h"
 
@@ -280,4 +285,193 @@ Test(malloc, blocks_freed_by_another_thread, .timeout = 30)
     rsv_heap_stats_t st;
     rsv_heap_stats(rsv_heap_default(), &st);
     cr_assert_lt(st.blocks, 100);
+}
+
+/* ---- double and bad frees against the live bitmap and the remote lists ---- */
+
+/* Allocates n blocks of `size`, checks they are distinct and do not overlap
+ * `keep` (a block the test still holds, or NULL), then frees them.  A
+ * double free that slipped through would hand one block out twice. */
+static void assert_blocks_unique(size_t size, size_t n, const void *keep)
+{
+    void **v = calloc(n, sizeof *v);
+    cr_assert_not_null(v);
+    for (size_t i = 0; i < n; i++) {
+        v[i] = rsv_malloc(size);
+        cr_assert_not_null(v[i]);
+        cr_assert_neq(v[i], keep, "a block still held was handed out again");
+        memset(v[i], (int)(i & 0xFF), size);
+    }
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < size; j += 16)
+            cr_assert_eq(((unsigned char *)v[i])[j], (unsigned char)(i & 0xFF),
+                         "block %zu shared with another", i);
+    for (size_t i = 0; i < n; i++) rsv_free(v[i]);
+    free(v);
+    cr_assert_eq(rsv_heap_validate(rsv_heap_default(), NULL, NULL, 0), 0);
+}
+
+Test(malloc, owner_free_rejects_non_block_starts, .timeout = 10)
+{
+    capture_errors();
+    char *keep = rsv_malloc(64);   /* keeps the page (and its bits) in use */
+    char *p = rsv_malloc(64);
+    char *q = rsv_malloc(256);
+    rsv_free(p + 8);    /* shares p's 16-byte bit */
+    rsv_free(p + 16);   /* 16-byte aligned, inside p */
+    rsv_free(q + 128);
+    cr_assert_eq(err_count, 3);
+    cr_assert_eq(err_last, EINVAL);
+    /* The segment header (descriptors, bitmap) of the segment p lives in. */
+    char *seg = (char *)((uintptr_t)p & ~(uintptr_t)RSVH_SEG_MASK);
+    rsv_free(seg + 64);
+    rsv_free(seg + 4096);
+    rsv_free(seg + RSVH_HDR - 16);
+    cr_assert_eq(err_count, 6);
+    /* A block of a page never carved that far, and one past the segment. */
+    rsv_free(p + 64 * 1000);
+    cr_assert_eq(err_count, 7);
+    rsv_free(p);
+    rsv_free(p);
+    cr_assert_eq(err_count, 8, "second free of p is a double free");
+    rsv_free(q);
+    assert_blocks_unique(64, 500, keep);
+    assert_blocks_unique(256, 200, keep);
+    rsv_free(keep);
+}
+
+typedef struct xf_arg {
+    void *p;
+} xf_arg_t;
+static void *xf_free(void *arg)
+{
+    rsv_free(((xf_arg_t *)arg)->p);
+    return NULL;
+}
+/* Frees p on a thread of its own (a remote free: p's page belongs to the
+ * calling thread). */
+static void free_on_other_thread(void *p)
+{
+    pthread_t th;
+    xf_arg_t a = {p};
+    cr_assert_eq(pthread_create(&th, NULL, xf_free, &a), 0);
+    pthread_join(th, NULL);
+}
+
+Test(malloc, double_free_remote_then_owner, .timeout = 10)
+{
+    capture_errors();
+    void *keep = rsv_malloc(64);
+    void *p = rsv_malloc(64);
+    free_on_other_thread(p);       /* p waits on its page's remote list */
+    cr_assert_eq(err_count, 0);
+    rsv_free(p);                   /* its live bit is still set: the cookie tells */
+    cr_assert_eq(err_count, 1, "owner's free of a remotely freed block is a double free");
+    cr_assert_eq(err_last, EINVAL);
+    assert_blocks_unique(64, 2000, keep);
+    rsv_free(keep);
+    cr_assert_eq(err_count, 1);
+}
+
+Test(malloc, double_free_remote_collected_then_owner, .timeout = 10)
+{
+    capture_errors();
+    void *keep = rsv_malloc(64);
+    void *p = rsv_malloc(64);
+    free_on_other_thread(p);
+    /* Trim collects the remote list: p's bit is cleared, the page stays
+     * (keep is live). */
+    rsv_heap_trim(rsv_heap_default());
+    rsv_free(p);
+    cr_assert_eq(err_count, 1);
+    assert_blocks_unique(64, 2000, keep);
+    rsv_free(keep);
+    cr_assert_eq(err_count, 1);
+}
+
+Test(malloc, double_free_owner_then_remote, .timeout = 10)
+{
+    capture_errors();
+    void *keep = rsv_malloc(48);
+    void *p = rsv_malloc(48);
+    rsv_free(p);
+    free_on_other_thread(p);       /* the remote path reads the cookie */
+    cr_assert_eq(err_count, 1);
+    assert_blocks_unique(48, 2000, keep);
+    rsv_free(keep);
+    cr_assert_eq(err_count, 1);
+}
+
+Test(malloc, double_free_remote_then_remote, .timeout = 10)
+{
+    capture_errors();
+    void *keep = rsv_malloc(32);
+    void *p = rsv_malloc(32);
+    free_on_other_thread(p);
+    free_on_other_thread(p);
+    cr_assert_eq(err_count, 1);
+    rsv_free(p);                   /* and the owner's too */
+    cr_assert_eq(err_count, 2);
+    assert_blocks_unique(32, 2000, keep);
+    rsv_free(keep);
+    cr_assert_eq(err_count, 2);
+}
+
+Test(malloc, double_free_of_a_block_in_the_delayed_list, .timeout = 10)
+{
+    /* 8 KiB blocks: 8 to a 64 KiB page, so a few allocations park full
+     * pages in the owner's full queue; a remote free into such a page goes
+     * to the owner's delayed list instead of the page's. */
+    enum { N = 64 };
+    void *v[N];
+    capture_errors();
+    for (int i = 0; i < N; i++) {
+        v[i] = rsv_malloc(8192);
+        cr_assert_not_null(v[i]);
+    }
+    rsvh_segment_t *seg = rsvh_seg_of(v[0]);
+    rsvh_page_t *pg = &seg->pages[((uintptr_t)v[0] - (uintptr_t)seg) >> seg->page_shift];
+    cr_assert(pg->in_full, "the first page was parked as full");
+    free_on_other_thread(v[0]);
+    cr_assert_eq(err_count, 0);
+    rsv_free(v[0]);
+    cr_assert_eq(err_count, 1, "owner's free of a block in its delayed list is a double free");
+    free_on_other_thread(v[0]);
+    cr_assert_eq(err_count, 2);
+    for (int i = 1; i < N; i++) rsv_free(v[i]);
+    cr_assert_eq(err_count, 2);
+    assert_blocks_unique(8192, 200, NULL);
+    rsv_heap_trim(rsv_heap_default());
+    rsv_heap_stats_t st;
+    rsv_heap_stats(rsv_heap_default(), &st);
+    cr_assert_lt(st.blocks, 10, "every block came back once");
+}
+
+static void *xt_alloc_100(void *arg)
+{
+    void **v = arg;
+    for (int i = 0; i < 100; i++) v[i] = rsv_malloc(96);
+    return NULL;
+}
+
+Test(malloc, abandoned_page_frees_checked, .timeout = 10)
+{
+    /* Blocks of a thread that exited: their page is abandoned, then adopted
+     * by this thread; its bits must still say which blocks are live. */
+    capture_errors();
+    static void *v[100];
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, xt_alloc_100, v), 0);
+    pthread_join(th, NULL);
+    rsv_free(v[0]);
+    rsv_free(v[0]);
+    cr_assert_eq(err_count, 1);
+    void *keep = rsv_malloc(96);   /* may adopt the abandoned page */
+    rsv_free(v[1]);
+    rsv_free(v[1]);
+    cr_assert_eq(err_count, 2);
+    for (int i = 2; i < 100; i++) rsv_free(v[i]);
+    cr_assert_eq(err_count, 2);
+    assert_blocks_unique(96, 1000, keep);
+    rsv_free(keep);
 }

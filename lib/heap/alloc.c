@@ -46,10 +46,13 @@ void rsvh_report_bad(int why, const char *what)
 
 /* ---- huge blocks ------------------------------------------------------------ */
 
+/* Where a huge block aligned to align starts in its first segment: after
+ * the header, on a multiple of align. */
 static size_t huge_offset(size_t align)
 {
-    if (align <= RSVH_HDR) return RSVH_HDR;
-    return align <= RSVH_SEG_SIZE ? align : RSVH_SEG_SIZE;
+    if (align <= RSVH_CLASS_ALIGN_MAX) return RSVH_HDR;   /* a multiple of 8 KiB */
+    if (align < RSVH_SEG_SIZE) return (RSVH_HDR + align - 1) & ~(align - 1);
+    return RSVH_SEG_SIZE;
 }
 
 /* A block of size bytes aligned to align in a span of its own.  *zero set
@@ -145,13 +148,7 @@ void *rsvh_alloc_slow(rsvh_tld_t *t, size_t size)
     if (size > RSVH_DIRECT_MAX) {
         /* Medium fast path: the first page of the class. */
         rsvh_page_t *pg = t->queues[rsvh_class_of(size)].first;
-        if (pg && pg->free) {
-            rsvh_block_t *b = pg->free;
-            pg->free = b->next;
-            rsvh_used_set(pg, rsvh_used(pg) + 1);
-            b->cookie = 0;
-            return b;
-        }
+        if (pg && pg->free) return rsvh_block_take(pg);
     }
     return rsvh_page_alloc_slow(t, size);
 }

@@ -372,6 +372,10 @@ rsvh_page_t *rsvh_page_claim(rsv_heap_t *h, unsigned cls)
         s = rsvh_area_claim(h, 1, 0, &zero, &a, &index);
         if (!s) return NULL;
         memset(s, 0, offsetof(rsvh_segment_t, pages));
+        /* The owners' free checks read it: no stale bit may survive from a
+         * huge block that held this memory (skipped when it reads zero, so
+         * a fresh segment touches none of its 32 KiB). */
+        if (!zero) memset(s->live, 0, sizeof s->live);
         s->cookie = rsvh_cookie(s);
         s->kind = (uint8_t)kind;
         s->page_shift = kind_shift[kind];

@@ -10,7 +10,7 @@
  *   |seg 0 |seg 1 |seg 2 .........................................|
  *   each segment is RSVH_SEG_SIZE (4 MiB) and aligned to it:
  *
- *   segment  [header 8 KiB: rsvh_segment_t + page descriptors][page 0 ...][page 1]...
+ *   segment  [header 40 KiB: rsvh_segment_t, page descriptors, live bitmap][page 0 ...][page 1]...
  *     kind SMALL : 64 pages of 64 KiB   blocks    16 B ..   8 KiB
  *     kind MEDIUM:  8 pages of 512 KiB  blocks  >8 KiB .. 64 KiB
  *     kind LARGE :  1 page of 4 MiB     blocks >64 KiB ..  1 MiB
@@ -28,7 +28,25 @@
  *   p must equal page start + idx * block_size and idx < capacity.
  *
  * A free block is  [next | cookie = key ^ address | ...]; allocation clears
- * the cookie, so finding it on free means a double free.
+ * the cookie, so finding it on free means a double free.  The cookie is the
+ * ground truth any thread may check (rsvh_check_block), but reading it is a
+ * cache miss when the block is cold, so the owner's free reads instead
+ *
+ * the live bitmap: seg->live has one bit per 16 B of the segment, set
+ * exactly at the start of every block its page's owner handed out and has
+ * not seen freed (p must also be 16-byte aligned: p + 8 finds p's bit).
+ * A bit word covers 1 KiB, inside one page (pages start
+ * on 1 KiB multiples), and only that page's owner reads or writes it, so it
+ * needs no atomics.  A set bit at p means: p is a block start, carved, and
+ * neither freed locally nor collected from the remote lists.  A block a
+ * remote thread freed keeps its bit until the owner collects it from xfree
+ * or its delayed list; so while the page has pending remote frees
+ * (xfree != 0) or is in the full queue (its remote frees go to the delayed
+ * list), the owner's free also reads the cookie (rsvh_free_owned).  Remote
+ * frees (rsvh_free_remote) keep the cookie check: every free, local or
+ * remote, writes the cookie, so a block freed by its owner and then by
+ * another thread is caught there, and one freed remotely and then by its
+ * owner is caught by the owner's cookie fallback.
  *
  * Threads (default heap): each thread owns a rsvh_tld_t with its own pages.
  * A block freed by its page's owner goes straight onto page->free; any other
@@ -66,7 +84,7 @@
 #define RSVH_SEG_SHIFT 22
 #define RSVH_SEG_SIZE ((size_t)1 << RSVH_SEG_SHIFT)
 #define RSVH_SEG_MASK (RSVH_SEG_SIZE - 1)
-#define RSVH_HDR ((size_t)8192)           /* segment header bytes */
+#define RSVH_HDR ((size_t)40 << 10)       /* segment header bytes (a multiple of 8 KiB) */
 #define RSVH_MAX_PAGES 64
 #define RSVH_CLASSES 60
 #define RSVH_SMALL_MAX ((size_t)8 << 10)  /* largest block in a SMALL page */
@@ -78,7 +96,10 @@
 #define RSVH_MAX_ALIGN ((size_t)1 << 30)
 /* Alignments the size classes give for free: power-of-two classes are
  * aligned to min(class size, 8 KiB) because every page starts on 8 KiB. */
-#define RSVH_CLASS_ALIGN_MAX RSVH_HDR
+#define RSVH_CLASS_ALIGN_MAX ((size_t)8192)
+/* Live bitmap words: one bit per 16 B of a segment, plus a zero guard word
+ * for a pointer exactly 4 MiB past the segment (p - 1 masking). */
+#define RSVH_LIVE_WORDS (RSVH_SEG_SIZE / 16 / 64 + 1)
 
 enum rsvh_kind { RSVH_SMALL = 0, RSVH_MEDIUM = 1, RSVH_LARGE = 2, RSVH_HUGE = 3, RSVH_KINDS_PAGED = 3 };
 
@@ -138,6 +159,10 @@ typedef struct rsvh_segment {
     /* One more than the most pages: a pointer at exactly 4 MiB past a SMALL
      * segment maps to descriptor 64, a zeroed guard that nothing uses. */
     _Alignas(64) rsvh_page_t pages[RSVH_MAX_PAGES + 1];
+    /* Paged kinds: bit (off / 16) % 64 of live[off / 1024] is set at a block
+     * start its owner has handed out (see the top of this file).  Owner-only;
+     * zero in a new segment; unused (never read) in a huge segment. */
+    uint64_t live[RSVH_LIVE_WORDS];
 } rsvh_segment_t;
 
 /* An area: one region carved into segments.  Its header lives in the
@@ -200,6 +225,16 @@ struct rsv_heap {
 _Static_assert(sizeof(rsvh_page_t) == 64 || sizeof(void *) != 8, "page descriptor is one cache line");
 _Static_assert(sizeof(rsvh_segment_t) <= RSVH_HDR,
                "segment header fits before page 0");
+_Static_assert(RSVH_HDR % RSVH_CLASS_ALIGN_MAX == 0, "page 0 starts on 8 KiB");
+
+/* Hides how a pointer was computed from the compiler, so it keeps one base
+ * register for it instead of re-deriving field addresses from its parts
+ * (which cost the free fast path two callee-saved registers). */
+#if defined(__GNUC__)
+#define RSVH_OPAQUE(p) __asm__("" : "+r"(p))
+#else
+#define RSVH_OPAQUE(p) ((void)0)
+#endif
 
 /* ---- globals (heap.c / meta.c) ------------------------------------------ */
 /* Hidden on the declarations too, so the fast paths in a shared library
@@ -323,6 +358,30 @@ RSV_INLINE int rsvh_check_block(rsvh_segment_t *seg, const void *p, rsvh_page_t 
     return RSVH_OK;
 }
 
+/* ---- the live bitmap (owner only) ----------------------------------------- */
+/* The bitmap word holding p's bit; p - seg in 1 .. 4 MiB (seg from
+ * rsvh_seg_of(p)). */
+RSV_INLINE uint64_t *rsvh_live_word(rsvh_segment_t *seg, const void *p)
+{
+    return &seg->live[((uintptr_t)p - (uintptr_t)seg) >> 10];
+}
+RSV_INLINE uint64_t rsvh_live_bit(const void *p)
+{
+    return (uint64_t)1 << (((uintptr_t)p >> 4) & 63);
+}
+/* Marks block b (a carved block start) live / not live.  Caller owns its
+ * page. */
+RSV_INLINE void rsvh_live_set(rsvh_block_t *b)
+{
+    rsvh_segment_t *seg = (rsvh_segment_t *)((uintptr_t)b & ~(uintptr_t)RSVH_SEG_MASK);
+    *rsvh_live_word(seg, b) |= rsvh_live_bit(b);
+}
+RSV_INLINE void rsvh_live_clear(rsvh_block_t *b)
+{
+    rsvh_segment_t *seg = (rsvh_segment_t *)((uintptr_t)b & ~(uintptr_t)RSVH_SEG_MASK);
+    *rsvh_live_word(seg, b) &= ~rsvh_live_bit(b);
+}
+
 /* ---- owner-only counters ------------------------------------------------- */
 RSV_INLINE uint32_t rsvh_used(const rsvh_page_t *pg)
 {
@@ -342,6 +401,10 @@ void *rsvh_alloc_slow(rsvh_tld_t *t, size_t size);
 void *rsvh_alloc_aligned(rsvh_tld_t *t, size_t size, size_t align);
 /* A block freed by its owner whose page became empty or was full. */
 void rsvh_free_local_slow(rsvh_tld_t *t, rsvh_page_t *pg);
+/* rsvh_free_owned's path for a page with pending remote frees or in the
+ * full queue: checks b's cookie, then frees it.  1, or 0 when b is free
+ * already (nothing changed). */
+int rsvh_free_owned_checked(rsvh_tld_t *t, rsvh_page_t *pg, rsvh_block_t *b);
 /* A block of a page owned by another thread (or by nobody). */
 void rsvh_free_remote(rsvh_page_t *pg, rsvh_block_t *b);
 /* Frees a huge block (seg kind HUGE, p == seg->huge_block checked). */
@@ -457,31 +520,75 @@ void rsvi_heap_plain_free(rsv_heap_t *h, void *p);
 void *rsvi_heap_plain_realloc(rsv_heap_t *h, void *p, size_t size);
 
 /* ---- the inline fast paths ------------------------------------------------ */
+/* Takes the first free block of pg (pg->free != NULL).  Caller owns pg. */
+RSV_INLINE rsvh_block_t *rsvh_block_take(rsvh_page_t *pg)
+{
+    rsvh_block_t *b = pg->free;
+    pg->free = b->next;
+    rsvh_used_set(pg, rsvh_used(pg) + 1);
+    b->cookie = 0;
+    rsvh_live_set(b);
+    return b;
+}
+
 RSV_INLINE void *rsvh_alloc_fast(rsvh_tld_t *t, size_t size)
 {
     if (RSV_LIKELY(size <= RSVH_DIRECT_MAX)) {
         rsvh_page_t *pg = t->direct[(size + 15) >> 4];
-        rsvh_block_t *b = pg->free;
-        if (RSV_LIKELY(b != NULL)) {
-            pg->free = b->next;
-            rsvh_used_set(pg, rsvh_used(pg) + 1);
-            b->cookie = 0;
-            return b;
-        }
+        if (RSV_LIKELY(pg->free != NULL)) return rsvh_block_take(pg);
     }
     return rsvh_alloc_slow(t, size);
 }
 
-/* Frees a checked small block of pg owned by t. */
-RSV_INLINE void rsvh_free_local(rsvh_tld_t *t, rsvh_page_t *pg, rsvh_block_t *b)
+/* Pushes block b onto pg->free (live bit word *w holding `word` before,
+ * bit `bit`).  Caller owns pg.  (The owner is read again only on the rare
+ * retire path: one register less on the hot one.) */
+RSV_INLINE void rsvh_free_push(rsvh_page_t *pg, rsvh_block_t *b, uint64_t *w, uint64_t word,
+                               uint64_t bit)
 {
     uintptr_t ck = rsvh_cookie(b);  /* before the stores: one load of rsvh_key */
+    *w = word & ~bit;
     b->next = pg->free;
     b->cookie = ck;
     pg->free = b;
     uint32_t u = rsvh_used(pg) - 1;
     rsvh_used_set(pg, u);
-    if (RSV_UNLIKELY((u == 0 && !pg->sole) || pg->in_full)) rsvh_free_local_slow(t, pg);
+    if (RSV_UNLIKELY(u == 0) && !pg->sole)
+        rsvh_free_local_slow(atomic_load_explicit(&pg->owner, memory_order_relaxed), pg);
+}
+
+/* Frees a block already checked (rsvh_lookup) of pg, owned by t. */
+RSV_INLINE void rsvh_free_local(rsvh_tld_t *t, rsvh_page_t *pg, rsvh_block_t *b)
+{
+    rsvh_segment_t *seg = (rsvh_segment_t *)((uintptr_t)b & ~(uintptr_t)RSVH_SEG_MASK);
+    uint64_t *w = rsvh_live_word(seg, b);
+    uint64_t bit = rsvh_live_bit(b);
+    if (RSV_UNLIKELY(pg->in_full)) {
+        *w &= ~bit;
+        b->next = pg->free;
+        b->cookie = rsvh_cookie(b);
+        pg->free = b;
+        rsvh_used_set(pg, rsvh_used(pg) - 1);
+        rsvh_free_local_slow(t, pg);
+        return;
+    }
+    rsvh_free_push(pg, b, w, *w, bit);
+}
+
+/* The owner's free: p lies in live segment seg, on page pg, and
+ * pg->owner == t.  Frees p and returns 1 when p is a live block; returns 0
+ * (nothing changed) when it is not a block start, or is free already.
+ * Reads the block itself only while remote frees of pg are pending. */
+RSV_INLINE int rsvh_free_owned(rsvh_tld_t *t, rsvh_segment_t *seg, rsvh_page_t *pg, void *p)
+{
+    uint64_t *w = rsvh_live_word(seg, p);
+    uint64_t bit = rsvh_live_bit(p);
+    uint64_t word = *w;
+    if (RSV_UNLIKELY(!(word & bit) || ((uintptr_t)p & (RSVH_ALIGN - 1)))) return 0;  /* a bit covers 16 B */
+    if (RSV_UNLIKELY((atomic_load_explicit(&pg->xfree, memory_order_relaxed) | pg->in_full) != 0))
+        return rsvh_free_owned_checked(t, pg, (rsvh_block_t *)p);
+    rsvh_free_push(pg, (rsvh_block_t *)p, w, word, bit);
+    return 1;
 }
 
 #endif /* RSV_HEAP_INTERNAL_H */

@@ -90,7 +90,8 @@ static int page_set_tag(rsvh_page_t *pg, uintptr_t tag, int only_if_empty)
     }
 }
 
-/* Moves the remote frees of pg onto pg->free.  Caller owns pg. */
+/* Moves the remote frees of pg onto pg->free, clearing their live bits.
+ * Caller owns pg (or holds the heap lock on an abandoned page). */
 static void page_collect(rsvh_page_t *pg)
 {
     uintptr_t old = atomic_load_explicit(&pg->xfree, memory_order_relaxed);
@@ -102,8 +103,10 @@ static void page_collect(rsvh_page_t *pg)
     if (!head) return;
     uint32_t n = 1;
     rsvh_block_t *tail = head;
+    rsvh_live_clear(tail);
     while (tail->next) {
         tail = tail->next;
+        rsvh_live_clear(tail);
         n++;
     }
     tail->next = pg->free;
@@ -196,6 +199,15 @@ void rsvh_free_local_slow(rsvh_tld_t *t, rsvh_page_t *pg)
     page_retire(t, pg);
 }
 
+int rsvh_free_owned_checked(rsvh_tld_t *t, rsvh_page_t *pg, rsvh_block_t *b)
+{
+    /* Its live bit is set, but a remote thread may have freed it into
+     * xfree or our delayed list: only the cookie tells. */
+    if (b->cookie == rsvh_cookie(b)) return 0;
+    rsvh_free_local(t, pg, b);
+    return 1;
+}
+
 void rsvh_free_remote(rsvh_page_t *pg, rsvh_block_t *b)
 {
     b->cookie = rsvh_cookie(b);
@@ -239,6 +251,7 @@ void rsvh_tld_delayed(rsvh_tld_t *t)
     while (b) {
         rsvh_block_t *next = b->next;
         rsvh_page_t *pg = page_of_block(b);
+        rsvh_live_clear(b);
         b->next = pg->free;
         pg->free = b;
         uint32_t u = rsvh_used(pg) - 1;
@@ -316,11 +329,7 @@ void *rsvh_page_alloc_slow(rsvh_tld_t *t, size_t size)
         queue_push_front(q, pg);
     }
     direct_update(t, cls);
-    rsvh_block_t *b = pg->free;
-    pg->free = b->next;
-    rsvh_used_set(pg, rsvh_used(pg) + 1);
-    b->cookie = 0;
-    return b;
+    return rsvh_block_take(pg);
 }
 
 /* Visits every page of t (class queues and full queue). */
@@ -357,6 +366,7 @@ void rsvh_tld_abandon(rsvh_tld_t *t)
     while (b) {
         rsvh_block_t *next = b->next;
         rsvh_page_t *pg = page_of_block(b);
+        rsvh_live_clear(b);
         b->next = pg->free;
         pg->free = b;
         rsvh_used_set(pg, rsvh_used(pg) - 1);
