@@ -409,13 +409,18 @@ static HGLOBAL w32_grealloc(HGLOBAL h, SIZE_T n, UINT flags, int local)
  * object whose entry and data both come from this thread's caches. */
 HGLOBAL RSV_WINAPI RsvGlobalAlloc(UINT uFlags, SIZE_T dwBytes)
 {
-    if (RSV_LIKELY(uFlags == GMEM_MOVEABLE && dwBytes - 1 < RSVI_W32_CACHE_MAX)) {
-        rsvi_w32_tcache_t *tc = rsvi_os_w32_tls_fast();
-        if (RSV_LIKELY(tc && tc->entries && tc->bins[rsvi_w32_cache_class(dwBytes)].head)) {
+    if (RSV_LIKELY(uFlags == GMEM_MOVEABLE && dwBytes - 1 < RSVI_W32_FRONT_MAX)) {
+        rsvi_w32_tcache_t *tc = rsvi_os_w32_tls_peek();
+        rsvi_w32_front_t *ph = (rsvi_w32_front_t *)atomic_load_explicit(&rsvi_w32_reg_process, memory_order_relaxed);
+        rsvi_w32_slot_t *s = tc ? rsvi_w32_slot(tc, ph) : NULL;
+        if (RSV_LIKELY(s && tc->entries && s->heap == ph && ph &&
+                       s->bins[rsvi_w32_front_class(dwBytes)].head)) {
+            /* The process heap's gate never closes (HeapLock on it does not
+             * hold off small blocks, HL-4), so the slot naming it is enough. */
             w32_entry_t *e = tc->entries;
             tc->entries = (w32_entry_t *)atomic_load_explicit(&e->flags, memory_order_relaxed);
             tc->nentries--;
-            char *u = rsvi_w32_cache_pop(tc, dwBytes);
+            char *u = rsvi_w32_bin_pop(s, dwBytes);
             rsvi_w32_hdr_t *hdr = (rsvi_w32_hdr_t *)(u - RSVI_W32_HDR);
             hdr->size = dwBytes;
             hdr->tag = (uintptr_t)e | RSVI_W32_MOVEABLE | RSVI_W32_LIVE;
@@ -437,11 +442,14 @@ HGLOBAL RSV_WINAPI RsvGlobalFree(HGLOBAL hMem)
 {
     w32_entry_t *e = w32_entry(hMem);
     if (RSV_LIKELY(e != NULL)) {
-        char *u = e->ptr;
-        rsvi_w32_tcache_t *tc = rsvi_os_w32_tls_fast();
-        if (RSV_LIKELY(u && tc && tc->nentries < W32_TC_MAX && rsvi_w32_cache_block(u))) {
+        char *u = e->ptr; /* the entry's own data block: trusted, only its kind is asked */
+        rsvi_w32_tcache_t *tc = rsvi_os_w32_tls_peek();
+        rsvi_w32_front_t *ph = (rsvi_w32_front_t *)atomic_load_explicit(&rsvi_w32_reg_process, memory_order_relaxed);
+        rsvi_w32_slot_t *s = tc ? rsvi_w32_slot(tc, ph) : NULL;
+        if (RSV_LIKELY(u && s && tc->nentries < W32_TC_MAX && s->heap == ph && ph && rsvi_w32_in_space(u))) {
+            rsvi_w32_run_t *r = rsvi_w32_run_of(u);
             ((rsvi_w32_hdr_t *)(u - RSVI_W32_HDR))->tag = 0;
-            if (RSV_UNLIKELY(rsvi_w32_cache_push(tc, u))) rsvi_w32_cache_trim(tc, u);
+            if (RSV_UNLIKELY(rsvi_w32_bin_push(s, r, u))) rsvi_w32_bin_trim(s, r->cls);
             e->ptr = NULL;
             atomic_store_explicit(&e->flags, (uintptr_t)tc->entries, memory_order_release);
             tc->entries = e;

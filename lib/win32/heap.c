@@ -43,6 +43,7 @@
 #endif
 
 struct rsvi_w32_heap {
+    rsvi_w32_front_t front; /* first: the fast paths reach it from the HANDLE */
     uintptr_t magic;        /* W32_HEAP_MAGIC while live */
     rsv_heap_t *rh;
     DWORD flags;            /* creation flags kept (HC-4) | HEAP_GROWABLE */
@@ -63,10 +64,18 @@ static char *reg_base;                        /* W32_SLOTS * W32_SLOT bytes */
 static _Atomic unsigned char reg_state[4096];
 static unsigned reg_high;                     /* slots ever used (under reg_lock) */
 static uint64_t reg_seq;
-static rsvi_w32_heap_t *_Atomic reg_process;  /* fast-path compare */
+rsvi_w32_heap_t *_Atomic rsvi_w32_reg_process; /* fast-path compare */
+#define reg_process rsvi_w32_reg_process
 static _Atomic int terminate_on_corruption;   /* HeapEnableTerminationOnCorruption */
 
 static size_t w32_page(void) { return rsv_vm_page_size(); }
+
+/* Zeroes a heap record but its front state, which front.c owns (other
+ * threads may read a dead record's key under the front lock). */
+static void w32_record_clear(rsvi_w32_heap_t *h)
+{
+    memset((char *)h + sizeof h->front, 0, sizeof *h - sizeof h->front);
+}
 
 static size_t w32_round(size_t n, size_t unit) { return (n + unit - 1) & ~(unit - 1); }
 
@@ -85,12 +94,13 @@ static int w32_registry_init(void)
             if (rsv_vm_commit(base, w32_page()) == 0) {
                 rsvi_w32_heap_t *ph = (rsvi_w32_heap_t *)base;
                 reg_base = base;
-                memset(ph, 0, sizeof *ph);
+                w32_record_clear(ph);
                 ph->magic = W32_HEAP_MAGIC;
                 ph->rh = def;
                 ph->flags = HEAP_GROWABLE;
                 ph->is_process = 1;
                 ph->seq = reg_seq++;
+                rsvi_w32_front_init(&ph->front, ph->seq + 1);
                 reg_high = 1;
                 atomic_store(&reg_state[0], SLOT_LIVE);
                 atomic_store(&reg_process, ph);
@@ -138,6 +148,25 @@ static void w32_unlock(rsvi_w32_heap_t *h, DWORD eff)
     if (!h->is_process && !(eff & HEAP_NO_SERIALIZE)) rsvi_runlock(&h->lock);
 }
 
+/* HeapLock, and HeapWalk & co.: the lock, and the front's gate closed so
+ * other threads' lock-free fast paths take the locking path and wait.  A
+ * fast path already past its gate check finishes on its own bin (and that
+ * block's header) only; it never touches the heap's shared state. */
+static void w32_excl_begin(rsvi_w32_heap_t *h, DWORD eff)
+{
+    if (h->is_process || (eff & HEAP_NO_SERIALIZE)) return;
+    rsvi_rlock(&h->lock);
+    atomic_store_explicit(&h->front.gate, 0, memory_order_seq_cst);
+}
+
+static void w32_excl_end(rsvi_w32_heap_t *h, DWORD eff)
+{
+    if (h->is_process || (eff & HEAP_NO_SERIALIZE)) return;
+    if (h->lock.depth == 0) /* the outermost hold: open the gate again */
+        atomic_store_explicit(&h->front.gate, h->front.key, memory_order_release);
+    rsvi_runlock(&h->lock);
+}
+
 /* Bytes a block of n costs a fixed heap. */
 static size_t w32_charge(size_t n) { return w32_round(n, RSVI_W32_HDR) + RSVI_W32_HDR; }
 
@@ -163,12 +192,14 @@ static rsvi_w32_hdr_t *w32_find(const void *p, int *known)
     uintptr_t u = (uintptr_t)p;
     *known = 0;
     if (!p || (u & (RSVI_W32_HDR - 1)) || u < W32_PAD) return NULL;
-    if (rsvi_w32_cache_block(p)) { /* the process heap's small-block front */
+    rsvi_w32_run_t *run = rsvi_w32_front_run(p);
+    if (run) { /* a block of the per-thread front (front.c) */
         rsvi_w32_hdr_t *ch = w32_hdr(p);
         uintptr_t ctag = ch->tag;
         *known = 1;
         if ((ctag & (RSVI_W32_LIVE | RSVI_W32_LARGE)) != RSVI_W32_LIVE) return NULL;
-        return w32_tag_heap(ctag) == atomic_load(&reg_process) ? ch : NULL;
+        rsvi_w32_heap_t *ch_heap = w32_tag_heap(ctag);
+        return ch_heap && run->owner == &ch_heap->front ? ch : NULL;
     }
     /* rsv_heap_of vouches for a live block start before anything is read. */
     char *b = (char *)p - RSVI_W32_HDR;
@@ -197,9 +228,14 @@ static rsvi_w32_hdr_t *w32_find(const void *p, int *known)
 static void *w32_alloc(rsvi_w32_heap_t *h, DWORD eff, size_t n, uintptr_t owner)
 {
     if (n > W32_MAX_REQUEST) return NULL; /* HA-4, HA-5: never wrap */
-    if (h->is_process && n <= RSVI_W32_CACHE_MAX) {
+    if (h->front.key && n <= RSVI_W32_FRONT_MAX) {
         rsvi_w32_tcache_t *tc = rsvi_w32_tcache();
-        char *u = tc ? rsvi_w32_cache_alloc(tc, n) : NULL;
+        char *u = NULL;
+        if (tc) {
+            rsvi_w32_slot_t *s = rsvi_w32_slot(tc, h);
+            if (!rsvi_w32_slot_holds(s, &h->front)) rsvi_w32_slot_claim(s, &h->front);
+            u = rsvi_w32_front_alloc(s, n);
+        }
         if (RSV_LIKELY(u != NULL)) {
             rsvi_w32_hdr_t *ch = w32_hdr(u);
             ch->size = n;
@@ -229,14 +265,17 @@ static void w32_free(rsvi_w32_heap_t *h, void *p)
 {
     rsvi_w32_hdr_t *hdr = w32_hdr(p);
     uintptr_t tag = hdr->tag;
-    if (h->is_process && rsvi_w32_cache_block(p)) {
+    if (rsvi_w32_in_space(p)) { /* a front block (p was vetted) */
         rsvi_w32_tcache_t *tc = rsvi_w32_tcache();
         hdr->tag = 0;
-        if (tc) {
-            rsvi_w32_cache_free(tc, p);
+        if (RSV_UNLIKELY(!tc)) { /* no thread state: straight back to the heap */
+            rsvi_w32_front_give(&h->front, p);
             return;
         }
-        hdr->tag = tag; /* no thread state: the block stays allocated */
+        rsvi_w32_slot_t *s = rsvi_w32_slot(tc, h);
+        if (!rsvi_w32_slot_holds(s, &h->front)) rsvi_w32_slot_claim(s, &h->front);
+        rsvi_w32_run_t *r = rsvi_w32_run_of(p);
+        if (RSV_UNLIKELY(rsvi_w32_bin_push(s, r, p))) rsvi_w32_bin_trim(s, r->cls);
         return;
     }
     if (h->max_size) h->used -= w32_charge(hdr->size);
@@ -263,7 +302,7 @@ static void *w32_realloc(rsvi_w32_heap_t *h, DWORD eff, void *p, size_t n)
     /* Room in place: the whole usable block for ordinary blocks (so a
      * shrink can grow back, HR-8); for large blocks only the pages still
      * committed after a shrink (Windows decommits the tail, HR-9). */
-    size_t cached = h->is_process ? rsvi_w32_cache_block(p) : 0;
+    size_t cached = rsvi_w32_in_space(p) ? (size_t)rsvi_w32_run_of(p)->stride - RSVI_W32_HDR : 0;
     size_t cap = cached ? cached
                  : large ? w32_round(old + off, w32_page()) - off
                          : rsv_heap_usable_size(h->rh, b) - off;
@@ -342,6 +381,7 @@ HANDLE RSV_WINAPI RsvHeapCreate(DWORD flOptions, SIZE_T dwInitialSize, SIZE_T dw
     size_t init = dwInitialSize > W32_MAX_REQUEST ? W32_MAX_REQUEST : w32_round(dwInitialSize ? dwInitialSize : 1, page);
     if (max && init > max) init = max; /* HC-10 [R] */
 
+    int debug = rsv_debug_available() && rsvi_env()->debug != 0;
     rsv_heap_opts_t o = {0};
     o.initial_commit = init;
     o.flags = RSV_HEAP_NO_SERIALIZE | ((keep & HEAP_CREATE_ENABLE_EXECUTE) ? RSV_HEAP_EXECUTABLE : 0);
@@ -361,13 +401,18 @@ HANDLE RSV_WINAPI RsvHeapCreate(DWORD flOptions, SIZE_T dwInitialSize, SIZE_T dw
         if (st == SLOT_NEVER && rsv_vm_commit(slot, page) != 0) break;
         atomic_store(&reg_state[i], SLOT_FREE);
         h = (rsvi_w32_heap_t *)slot;
-        memset(h, 0, sizeof *h);
+        w32_record_clear(h);
         h->magic = W32_HEAP_MAGIC;
         h->rh = rh;
         h->flags = keep | (max ? 0 : HEAP_GROWABLE);
         h->max_size = max;
         h->limit = max > W32_FIXED_OVERHEAD ? max - W32_FIXED_OVERHEAD : 0;
         h->seq = reg_seq++;
+        /* The front serves growable, non-executable heaps whose blocks
+         * the debug layer does not watch: a capped heap counts every block
+         * itself, and runs are never executable. */
+        rsvi_w32_front_init(&h->front,
+                            (max || debug || (keep & HEAP_CREATE_ENABLE_EXECUTE)) ? 0 : h->seq + 1);
         if (i + 1 > reg_high) reg_high = i + 1;
         atomic_store_explicit(&reg_state[i], SLOT_LIVE, memory_order_release);
         break;
@@ -390,6 +435,8 @@ BOOL RSV_WINAPI RsvHeapDestroy(HANDLE hHeap)
         rsvi_w32_set_error(ERROR_INVALID_HANDLE);
         return FALSE;
     }
+    /* Runs first, while the slot cannot be reused by a new heap. */
+    rsvi_w32_front_destroy(&h->front);
     rsvi_lock(&reg_lock);
     size_t i = (size_t)((char *)h - reg_base) / W32_SLOT;
     atomic_store(&reg_state[i], SLOT_FREE);
@@ -459,18 +506,26 @@ static W32_NOINLINE LPVOID w32_heap_alloc_slow(HANDLE hHeap, DWORD dwFlags, SIZE
 /* Mimics kernel32 HeapAlloc (HA-1..HA-13). */
 LPVOID RSV_WINAPI RsvHeapAlloc(HANDLE hHeap, DWORD dwFlags, SIZE_T dwBytes)
 {
-    /* Fast path: a small block of the process heap from this thread's bin,
-     * no lock and no call (issue 5's speed target). */
-    rsvi_w32_heap_t *ph = atomic_load_explicit(&reg_process, memory_order_relaxed);
-    if (RSV_LIKELY(hHeap == (HANDLE)ph && ph && dwBytes <= RSVI_W32_CACHE_MAX &&
-                   !(dwFlags & HEAP_ZERO_MEMORY))) {
-        rsvi_w32_tcache_t *tc = rsvi_os_w32_tls_fast();
-        char *u = tc ? rsvi_w32_cache_pop(tc, dwBytes) : NULL;
-        if (RSV_LIKELY(u != NULL)) {
-            rsvi_w32_hdr_t *ch = w32_hdr(u);
-            ch->size = dwBytes;
-            ch->tag = (uintptr_t)ph | RSVI_W32_LIVE;
-            return u;
+    /* Fast path: a small block from this thread's bin for the heap, no
+     * lock and no call (issue 5's speed target).  The slot naming hHeap
+     * vouches that hHeap's record may be read (records are never
+     * decommitted); its gate equals the slot's key only while the heap is
+     * the one the slot cached, alive and not under HeapLock. */
+    if (RSV_LIKELY(dwBytes <= RSVI_W32_FRONT_MAX && !(dwFlags & HEAP_ZERO_MEMORY))) {
+        rsvi_w32_tcache_t *tc = rsvi_os_w32_tls_peek();
+        if (RSV_LIKELY(tc != NULL)) {
+            rsvi_w32_slot_t *s = rsvi_w32_slot(tc, hHeap);
+            rsvi_w32_front_t *f = s->heap;
+            if (RSV_LIKELY(f == (rsvi_w32_front_t *)hHeap && f &&
+                           atomic_load_explicit(&f->gate, memory_order_relaxed) == s->key)) {
+                char *u = rsvi_w32_bin_pop(s, dwBytes);
+                if (RSV_LIKELY(u != NULL)) {
+                    rsvi_w32_hdr_t *ch = w32_hdr(u);
+                    ch->size = dwBytes;
+                    ch->tag = (uintptr_t)hHeap | RSVI_W32_LIVE;
+                    return u;
+                }
+            }
         }
     }
     return w32_heap_alloc_slow(hHeap, dwFlags, dwBytes);
@@ -532,16 +587,22 @@ static W32_NOINLINE BOOL w32_heap_free_slow(HANDLE hHeap, DWORD dwFlags, LPVOID 
 BOOL RSV_WINAPI RsvHeapFree(HANDLE hHeap, DWORD dwFlags, LPVOID lpMem)
 {
     if (!lpMem) return TRUE;
-    /* Fast path: a vetted small block of the process heap back to this
-     * thread's bin, no lock. */
-    rsvi_w32_heap_t *ph = atomic_load_explicit(&reg_process, memory_order_relaxed);
-    if (RSV_LIKELY(hHeap == (HANDLE)ph && ph && rsvi_w32_cache_block(lpMem))) {
-        rsvi_w32_hdr_t *ch = w32_hdr(lpMem);
-        rsvi_w32_tcache_t *tc = rsvi_os_w32_tls_fast();
-        if (RSV_LIKELY(ch->tag == ((uintptr_t)ph | RSVI_W32_LIVE) && tc != NULL)) {
-            ch->tag = 0;
-            if (RSV_UNLIKELY(rsvi_w32_cache_push(tc, lpMem))) rsvi_w32_cache_trim(tc, lpMem);
-            return TRUE;
+    /* Fast path: a vetted live front block of hHeap back to this thread's
+     * bin for the heap, no lock (gate as in RsvHeapAlloc). */
+    rsvi_w32_tcache_t *tc = rsvi_os_w32_tls_peek();
+    if (RSV_LIKELY(tc != NULL)) {
+        rsvi_w32_slot_t *s = rsvi_w32_slot(tc, hHeap);
+        rsvi_w32_front_t *f = s->heap;
+        rsvi_w32_run_t *r;
+        if (RSV_LIKELY(f == (rsvi_w32_front_t *)hHeap && f &&
+                       atomic_load_explicit(&f->gate, memory_order_relaxed) == s->key &&
+                       (r = rsvi_w32_front_run(lpMem)) != NULL)) {
+            rsvi_w32_hdr_t *ch = w32_hdr(lpMem);
+            if (RSV_LIKELY(ch->tag == ((uintptr_t)hHeap | RSVI_W32_LIVE))) {
+                ch->tag = 0;
+                if (RSV_UNLIKELY(rsvi_w32_bin_push(s, r, lpMem))) rsvi_w32_bin_trim(s, r->cls);
+                return TRUE;
+            }
         }
     }
     return w32_heap_free_slow(hHeap, dwFlags, lpMem);
@@ -566,6 +627,16 @@ SIZE_T RSV_WINAPI RsvHeapSize(HANDLE hHeap, DWORD dwFlags, LPCVOID lpMem)
     return r;
 }
 
+/* rsvi_w32_front_walk callback of HeapValidate: a live front block must
+ * carry this heap (or a moveable entry, on the process heap) and a size
+ * within its capacity.  Non-zero stops the walk: inconsistent. */
+static int w32_front_check(void *user, void *block, size_t size, int used)
+{
+    const rsvi_w32_hdr_t *hdr = block;
+    if (!used) return 0;
+    return w32_tag_heap(hdr->tag) != user || (hdr->tag & RSVI_W32_LARGE) || hdr->size > size - RSVI_W32_HDR;
+}
+
 /* Mimics kernel32 HeapValidate (HV-1..HV-5): never sets the last error. */
 BOOL RSV_WINAPI RsvHeapValidate(HANDLE hHeap, DWORD dwFlags, LPCVOID lpMem)
 {
@@ -573,14 +644,17 @@ BOOL RSV_WINAPI RsvHeapValidate(HANDLE hHeap, DWORD dwFlags, LPCVOID lpMem)
     if (!h) return FALSE;
     DWORD eff = rsvi_w32_heap_call_flags(h->flags, dwFlags);
     int known, ok;
-    w32_lock(h, eff);
     if (!lpMem) {
-        ok = rsv_heap_validate(h->rh, NULL, NULL, 0) == 0;
+        w32_excl_begin(h, eff);
+        ok = rsv_heap_validate(h->rh, NULL, NULL, 0) == 0 &&
+             rsvi_w32_front_walk(&h->front, w32_front_check, h) == 0;
+        w32_excl_end(h, eff);
     } else {
+        w32_lock(h, eff);
         rsvi_w32_hdr_t *hdr = w32_find(lpMem, &known);
         ok = hdr && w32_tag_heap(hdr->tag) == h;
+        w32_unlock(h, eff);
     }
-    w32_unlock(h, eff);
     return ok ? TRUE : FALSE;
 }
 
@@ -596,7 +670,7 @@ BOOL RSV_WINAPI RsvHeapLock(HANDLE hHeap)
         return FALSE;
     }
     if (h->is_process) rsv_heap_lock(h->rh);
-    else w32_lock(h, h->flags);
+    else w32_excl_begin(h, h->flags);
     return TRUE;
 }
 
@@ -615,7 +689,7 @@ BOOL RSV_WINAPI RsvHeapUnlock(HANDLE hHeap)
             rsvi_w32_set_error(ERROR_NOT_LOCKED);
             return FALSE;
         }
-        rsvi_runlock(&h->lock);
+        w32_excl_end(h, h->flags);
     }
     return TRUE;
 }
@@ -704,8 +778,17 @@ static int w32_walk_cb(void *user, const rsv_heap_walk_entry_t *e)
     return 0;
 }
 
+/* The front's blocks as walk entries, after the Reservoir heap's own:
+ * blocks a bin holds (tag not live) are free entries, never busy. */
+static int w32_front_cb(void *user, void *block, size_t size, int used)
+{
+    rsv_heap_walk_entry_t e = {block, size, used ? RSV_WALK_BLOCK_USED : RSV_WALK_BLOCK_FREE, 1, 0};
+    return w32_walk_cb(user, &e);
+}
+
 /* Mimics kernel32 HeapWalk (HW-1, HW-2, HW-12): entries in the heap's
- * order, FALSE + ERROR_NO_MORE_ITEMS at the end. */
+ * order (the Reservoir heap's, then the front's runs), FALSE +
+ * ERROR_NO_MORE_ITEMS at the end. */
 BOOL RSV_WINAPI RsvHeapWalk(HANDLE hHeap, LPPROCESS_HEAP_ENTRY lpEntry)
 {
     rsvi_w32_heap_t *h = w32_heap(hHeap);
@@ -721,9 +804,9 @@ BOOL RSV_WINAPI RsvHeapWalk(HANDLE hHeap, LPPROCESS_HEAP_ENTRY lpEntry)
     memset(&w, 0, sizeof w);
     w.heap = h;
     w.prev = lpEntry->lpData ? lpEntry : NULL;
-    w32_lock(h, h->flags);
-    (void)rsv_heap_walk(h->rh, w32_walk_cb, &w);
-    w32_unlock(h, h->flags);
+    w32_excl_begin(h, h->flags);
+    if (rsv_heap_walk(h->rh, w32_walk_cb, &w) == 0) (void)rsvi_w32_front_walk(&h->front, w32_front_cb, &w);
+    w32_excl_end(h, h->flags);
     if (!w.found) {
         rsvi_w32_set_error(ERROR_NO_MORE_ITEMS);
         return FALSE;
@@ -746,9 +829,10 @@ SIZE_T RSV_WINAPI RsvHeapCompact(HANDLE hHeap, DWORD dwFlags)
     memset(&w, 0, sizeof w);
     w.heap = h;
     w.found = 1;
-    w32_lock(h, eff);
+    w32_excl_begin(h, eff);
     (void)rsv_heap_walk(h->rh, w32_walk_cb, &w);
-    w32_unlock(h, eff);
+    (void)rsvi_w32_front_walk(&h->front, w32_front_cb, &w);
+    w32_excl_end(h, eff);
     if (!w.largest_free) rsvi_w32_set_error(NO_ERROR);
     return w.largest_free;
 }
@@ -770,10 +854,11 @@ BOOL RSV_WINAPI RsvHeapSummary(HANDLE hHeap, DWORD dwFlags, LPHEAP_SUMMARY lpSum
     memset(&w, 0, sizeof w);
     w.heap = h;
     w.found = 1;
-    w32_lock(h, h->flags);
+    w32_excl_begin(h, h->flags);
     rsv_heap_stats(h->rh, &st);
     (void)rsv_heap_walk(h->rh, w32_walk_cb, &w);
-    w32_unlock(h, h->flags);
+    (void)rsvi_w32_front_walk(&h->front, w32_front_cb, &w);
+    w32_excl_end(h, h->flags);
     lpSummary->cbAllocated = w.busy_bytes;
     lpSummary->cbCommitted = st.committed;
     lpSummary->cbReserved = st.reserved > st.committed ? st.reserved : st.committed;

@@ -1,6 +1,7 @@
 /* lib/win32/w32.h — private contract between the Win32 façade's files:
  * error.c (flag and error translation, last error, exceptions), heap.c
- * (Heap*), global.c (Global* and Local*) and virtual.c (Virtual*).  Nothing
+ * (Heap*), front.c (the per-thread small-block front), global.c (Global*
+ * and Local*) and virtual.c (Virtual*).  Nothing
  * outside lib/win32/ includes it; it includes no OS header.
  */
 #ifndef RSV_WIN32_W32_H
@@ -59,6 +60,8 @@ enum {
 };
 
 typedef struct rsvi_w32_heap rsvi_w32_heap_t;
+/* The process heap once created (fast-path compare); NULL before. */
+extern rsvi_w32_heap_t *_Atomic rsvi_w32_reg_process;
 /* The process heap (created on first use; NULL only if that failed). */
 rsvi_w32_heap_t *rsvi_w32_process_heap(void);
 /* Allocates n bytes from the process heap with HeapAlloc semantics
@@ -77,42 +80,75 @@ rsvi_w32_hdr_t *rsvi_w32_pblock(const void *p, int *known);
 /* Re-tags a live process-heap block (fixed <-> moveable conversion). */
 void rsvi_w32_retag(void *p, uintptr_t owner);
 
-/* ---- cache.c: the process heap's small-block front ----------------------
- * Layout and invariants are described in cache.c; the fast paths are inline
- * here so HeapAlloc/HeapFree/GlobalAlloc make no further call. */
-#define RSVI_W32_CLASSES 64u                       /* classes 1..63 */
-#define RSVI_W32_CACHE_MAX ((size_t)16 * (RSVI_W32_CLASSES - 1)) /* 1008 bytes */
-#define RSVI_W32_C_CHUNK ((size_t)4 << 20)
-#define RSVI_W32_C_RUN ((size_t)64 << 10)
-#define RSVI_W32_C_RUN_HDR ((size_t)64)
-#define RSVI_W32_C_MAGIC 0x52735743u /* "RsWC" */
-#define RSVI_W32_C_BIN_MAX 256u      /* blocks a bin holds before half go back */
+/* ---- front.c: the per-thread small-block front of every façade heap -----
+ * Layout and invariants are described in front.c.  The fast paths are
+ * inline here so HeapAlloc/HeapFree/GlobalAlloc make no further call. */
+#define RSVI_W32_CLASSES 63u      /* class c: sizes up to 16*c (class 0: size 0) */
+#define RSVI_W32_FRONT_MAX ((size_t)16 * (RSVI_W32_CLASSES - 1)) /* 992 bytes */
+#define RSVI_W32_RUN ((size_t)64 << 10)   /* a run: blocks of one class, one heap */
+#define RSVI_W32_RUN_HDR ((size_t)64)
+#define RSVI_W32_SLOTS 8u                 /* heaps a thread caches at once */
+#define RSVI_W32_BIN_MAX 128u             /* blocks a bin holds before half go back */
+
+/* A run's header (the first 64 bytes of its 64 KiB).  recip/stride/cls are
+ * written before any block of the run is handed out; `carved` is 0 while
+ * the run is free, so no pointer into it passes rsvi_w32_front_run. */
+typedef struct rsvi_w32_run {
+    uint32_t recip;                 /* ceil(2^32 / stride): block index by multiply */
+    uint32_t stride;                /* header + capacity (16*max(cls,1)) */
+    _Atomic uint32_t carved;        /* blocks handed out so far */
+    uint32_t capacity;              /* blocks the run holds */
+    uint32_t cls;
+    uint32_t unused;
+    struct rsvi_w32_front *owner;   /* under the front lock */
+    struct rsvi_w32_run *next;      /* owner's list, or the free-run list */
+} rsvi_w32_run_t;
+
+/* A heap's front state, the first member of its façade record, so the
+ * fast path reaches `gate` from the HANDLE itself.  Written under the front
+ * lock (front.c), except `gate` (atomic). */
+typedef struct rsvi_w32_front {
+    /* == key while lock-free fast paths may serve the heap; 0 while a
+     * thread holds HeapLock (or HeapWalk & co. run), for heaps without a
+     * front, and once destroyed. */
+    _Atomic uint64_t gate;
+    uint64_t key;                   /* unique, never reused; 0: no front */
+    rsvi_w32_run_t *runs;           /* every run of the heap */
+    rsvi_w32_run_t *carving[RSVI_W32_CLASSES]; /* run being carved per class */
+    void *free[RSVI_W32_CLASSES];   /* blocks given back by bins, per class */
+} rsvi_w32_front_t;
+
+typedef struct rsvi_w32_bin {
+    void *head;                     /* free blocks (user pointers), linked */
+    size_t count;                   /* pushes since the last count: at least
+                                       the list's length (pops leave it) */
+} rsvi_w32_bin_t;
+
+/* A thread's cache for one heap; valid while heap->key == key.  1 KiB, so
+ * the slot index is a shift. */
+typedef struct rsvi_w32_slot {
+    rsvi_w32_front_t *heap;         /* NULL: unused */
+    uint64_t key;
+    rsvi_w32_bin_t bins[RSVI_W32_CLASSES];
+} rsvi_w32_slot_t;
+
+_Static_assert(sizeof(rsvi_w32_slot_t) == 1024 || sizeof(void *) != 8, "a slot is 1 KiB");
 
 /* A thread's façade state, found through the one façade TLS slot. */
 typedef struct rsvi_w32_tcache {
-    struct {
-        void *head;                    /* free blocks (user pointers), linked */
-        size_t count;                  /* pushes since the last recount: an
-                                          upper bound on the length (pops do
-                                          not decrement it) */
-    } bins[RSVI_W32_CLASSES];          /* per class; [0] unused */
-    void *entries;                     /* global.c: cached free handle entries */
+    rsvi_w32_slot_t slots[RSVI_W32_SLOTS]; /* direct-mapped by heap handle */
+    void *entries;                  /* global.c: cached free handle entries */
     size_t nentries;
 } rsvi_w32_tcache_t;
 
-typedef struct rsvi_w32_run {
-    uint32_t magic;
-    uint32_t cls;        /* size class: capacity 16*cls */
-    uint32_t stride;     /* 16*(cls+1) */
-    uint32_t recip;      /* ceil(2^32 / stride): block index by multiply */
-    uint32_t carved;     /* blocks handed out so far */
-    uint32_t capacity;   /* blocks the run holds */
-} rsvi_w32_run_t;
-
-/* One bit per 4 MiB of user address space: set for the cache's chunks. */
-#define RSVI_W32_C_SPAN ((uint64_t)sizeof(void *) == 8 ? ((uint64_t)1 << 47) : ((uint64_t)1 << 32))
-#define RSVI_W32_C_WORDS ((size_t)(RSVI_W32_C_SPAN / RSVI_W32_C_CHUNK / 64))
-extern _Atomic uint64_t rsvi_w32_chunkbits[RSVI_W32_C_WORDS];
+/* The run space: one reservation holding every run; [base, base+size) is
+ * committed and stays so (runs of destroyed heaps are purged, never
+ * decommitted), so a pointer inside it can be read without faulting. */
+typedef struct rsvi_w32_space {
+    char *base;
+    _Atomic uintptr_t size;         /* committed bytes; 0 before first use */
+} rsvi_w32_space_t;
+extern rsvi_w32_space_t rsvi_w32_space;
 
 /* Creates the calling thread's state; NULL if that failed. */
 rsvi_w32_tcache_t *rsvi_w32_tcache_slow(void);
@@ -123,60 +159,90 @@ RSV_INLINE rsvi_w32_tcache_t *rsvi_w32_tcache(void)
     return RSV_LIKELY(tc != NULL) ? tc : rsvi_w32_tcache_slow();
 }
 
-RSV_INLINE unsigned rsvi_w32_cache_class(size_t n) { return n ? (unsigned)((n + 15) >> 4) : 1u; }
-RSV_INLINE const rsvi_w32_run_t *rsvi_w32_cache_run(const void *u)
+/* tc's slot for the heap whose record is at h (64 KiB aligned). */
+RSV_INLINE rsvi_w32_slot_t *rsvi_w32_slot(rsvi_w32_tcache_t *tc, const void *h)
 {
-    return (const rsvi_w32_run_t *)(((uintptr_t)u - RSVI_W32_HDR) & ~(uintptr_t)(RSVI_W32_C_RUN - 1));
+    return &tc->slots[((uintptr_t)h >> 16) & (RSVI_W32_SLOTS - 1)];
 }
 
-/* The capacity of the cache block whose user pointer is u, or 0 when u is
- * not one (any value; never faults: memory is read only once the chunk
- * bitmap vouches for it, and chunks are committed whole and never freed).
- * Blocks never carved read as zero, so their tag never looks live. */
-RSV_INLINE size_t rsvi_w32_cache_block(const void *u)
+RSV_INLINE unsigned rsvi_w32_front_class(size_t n) { return (unsigned)((n + 15) >> 4); }
+
+/* 1 when u lies in the run space (so its run header and header can be
+ * read); says nothing about u being a block. */
+RSV_INLINE int rsvi_w32_in_space(const void *u)
 {
-    uint64_t b = (uint64_t)(uintptr_t)u - RSVI_W32_HDR;
-    if ((uintptr_t)u < RSVI_W32_HDR || b >= RSVI_W32_C_SPAN) return 0;
-    uint64_t chunk = b / RSVI_W32_C_CHUNK;
-    if (!((atomic_load_explicit(&rsvi_w32_chunkbits[chunk / 64], memory_order_acquire) >> (chunk % 64)) & 1))
-        return 0;
-    /* Inside a run header, off wraps to ~2^64 and can never equal idx *
-     * stride (< 2^42); a run not yet carved reads as zero (stride 0, cls 0)
-     * and yields 0; so no separate magic or bounds test is needed. */
-    const rsvi_w32_run_t *r = rsvi_w32_cache_run(u);
-    uint64_t off = b - (uintptr_t)r - RSVI_W32_C_RUN_HDR;
+    return (uintptr_t)u - RSVI_W32_HDR - (uintptr_t)rsvi_w32_space.base <
+           atomic_load_explicit(&rsvi_w32_space.size, memory_order_acquire);
+}
+
+RSV_INLINE rsvi_w32_run_t *rsvi_w32_run_of(const void *u)
+{
+    return (rsvi_w32_run_t *)(((uintptr_t)u - RSVI_W32_HDR) & ~(uintptr_t)(RSVI_W32_RUN - 1));
+}
+
+/* The run of the front block whose user pointer is u, or NULL when u is
+ * not one (any value; never faults).  Inside a run header the offset wraps
+ * to ~2^64 and can never equal idx * stride; a free run has carved 0. */
+RSV_INLINE rsvi_w32_run_t *rsvi_w32_front_run(const void *u)
+{
+    if (!rsvi_w32_in_space(u)) return NULL;
+    rsvi_w32_run_t *r = rsvi_w32_run_of(u);
+    uint64_t off = (uint64_t)((uintptr_t)u - RSVI_W32_HDR - (uintptr_t)r - RSVI_W32_RUN_HDR);
     uint32_t idx = (uint32_t)((off * r->recip) >> 32);
-    if ((uint64_t)idx * r->stride != off) return 0;
-    return (size_t)r->cls * 16;
+    if ((uint64_t)idx * r->stride != off || idx >= atomic_load_explicit(&r->carved, memory_order_relaxed))
+        return NULL;
+    return r;
 }
 
-/* Pops a cached block of capacity >= n from tc's bin; NULL when empty. */
-RSV_INLINE void *rsvi_w32_cache_pop(rsvi_w32_tcache_t *tc, size_t n)
+/* Pops a block of capacity >= n from s's bin; NULL when empty. */
+RSV_INLINE void *rsvi_w32_bin_pop(rsvi_w32_slot_t *s, size_t n)
 {
-    unsigned cls = rsvi_w32_cache_class(n);
-    void *u = tc->bins[cls].head;
-    if (u) tc->bins[cls].head = *(void **)u;
+    rsvi_w32_bin_t *b = &s->bins[rsvi_w32_front_class(n)];
+    void *u = b->head;
+    if (RSV_LIKELY(u != NULL)) b->head = *(void **)u;
     return u;
 }
 
-/* Pushes a vetted cache block; returns 1 when the bin must be trimmed. */
-RSV_INLINE int rsvi_w32_cache_push(rsvi_w32_tcache_t *tc, void *u)
+/* Pushes a vetted front block of run r onto s's bin; 1 when the bin may
+ * be over RSVI_W32_BIN_MAX and rsvi_w32_bin_trim must count it. */
+RSV_INLINE int rsvi_w32_bin_push(rsvi_w32_slot_t *s, const rsvi_w32_run_t *r, void *u)
 {
-    unsigned cls = rsvi_w32_cache_run(u)->cls;
-    *(void **)u = tc->bins[cls].head;
-    tc->bins[cls].head = u;
-    return ++tc->bins[cls].count > RSVI_W32_C_BIN_MAX;
+    rsvi_w32_bin_t *b = &s->bins[r->cls];
+    *(void **)u = b->head;
+    b->head = u;
+    return ++b->count > RSVI_W32_BIN_MAX;
 }
 
-/* A block of capacity >= n (n <= RSVI_W32_CACHE_MAX): its user pointer,
- * with RSVI_W32_HDR bytes of header room before it; NULL when memory ran
- * out.  The header is the caller's to write. */
-void *rsvi_w32_cache_alloc(rsvi_w32_tcache_t *tc, size_t n);
-/* Returns a block from rsvi_w32_cache_alloc (the caller has vetted it). */
-void rsvi_w32_cache_free(rsvi_w32_tcache_t *tc, void *u);
-/* Recounts the bin of u's class and, when it holds more than
- * RSVI_W32_C_BIN_MAX blocks, moves half of them to the shared list. */
-void rsvi_w32_cache_trim(rsvi_w32_tcache_t *tc, const void *u);
+/* 1 when s caches the live heap whose front is f. */
+RSV_INLINE int rsvi_w32_slot_holds(const rsvi_w32_slot_t *s, const rsvi_w32_front_t *f)
+{
+    return s->heap == f && s->key == f->key;
+}
+/* Makes s cache f (a live heap with a front): the slot's previous heap
+ * gets its blocks back, or, when that heap is gone, they are dropped
+ * without being read. */
+void rsvi_w32_slot_claim(rsvi_w32_slot_t *s, rsvi_w32_front_t *f);
+/* A block of capacity >= n (n <= RSVI_W32_FRONT_MAX) for s's heap, from
+ * the heap's returned blocks or a run (refilling s's bin); its user
+ * pointer, header room before it, tag 0; NULL when memory ran out or the
+ * heap is gone.  The header is the caller's to write. */
+void *rsvi_w32_front_alloc(rsvi_w32_slot_t *s, size_t n);
+/* Gives the vetted front block u of f straight back to f (a thread with
+ * no state of its own). */
+void rsvi_w32_front_give(rsvi_w32_front_t *f, void *u);
+/* Counts s's bin of class cls and, when it holds more than
+ * RSVI_W32_BIN_MAX blocks, gives half of them back to its heap. */
+void rsvi_w32_bin_trim(rsvi_w32_slot_t *s, unsigned cls);
+/* Heap lifetime: gives f a front under `key` (never reused; 0: none). */
+void rsvi_w32_front_init(rsvi_w32_front_t *f, uint64_t key);
+/* Takes f's runs back (purged) into the free-run list; blocks of f that
+ * other threads' bins still hold are dropped by them unread. */
+void rsvi_w32_front_destroy(rsvi_w32_front_t *f);
+/* Calls fn for every run block of f (used: tag live; free otherwise), then
+ * the uncarved rest of each run as one free block; stops when fn returns
+ * non-zero.  Caller keeps f's fast paths closed (gate 0) or owns f alone. */
+int rsvi_w32_front_walk(rsvi_w32_front_t *f, int (*fn)(void *user, void *block, size_t size, int used),
+                        void *user);
 
 /* ---- global.c ------------------------------------------------------------ */
 /* Called at thread exit: returns tc's cached handle entries to the table. */
