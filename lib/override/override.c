@@ -113,6 +113,19 @@ void rsvi_override_start(void)
 
 /* ---- the standard and POSIX functions ---------------------------------- */
 
+/* RSV_OVERRIDE_ALIASED (the .so outside ASan builds, lib/meson.build): the
+ * linker defines malloc and free as other names of rsv_malloc and rsv_free,
+ * so a preloaded program runs exactly the static build's fast paths, with
+ * no wrapper's jump in between.  Everywhere else they are the wrappers
+ * below. */
+#ifndef RSV_OVERRIDE_ALIASED
+#define RSV_OVERRIDE_ALIASED 0
+#endif
+#if RSV_OVERRIDE_ALIASED && OVR_ASAN
+#error "an ASan build needs the malloc/free wrappers (bootstrap buffer)"
+#endif
+
+#if !RSV_OVERRIDE_ALIASED
 OVR_NOASAN RSV_API void *malloc(size_t size)
 {
 #if OVR_ASAN
@@ -138,6 +151,7 @@ OVR_NOASAN RSV_API void free(void *p)
 #endif
     rsv_free(p);
 }
+#endif /* !RSV_OVERRIDE_ALIASED */
 
 OVR_NOASAN RSV_API void *calloc(size_t n, size_t size)
 {

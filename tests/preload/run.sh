@@ -128,6 +128,20 @@ RSV_VERBOSE=1 pre verbose "$bin/preload_live" reservoir; rc=$?
 grep -q '^reservoir: at exit: default heap statistics' "$work/verbose.pre.err"
 report $((rc | $?)) "RSV_VERBOSE=1 prints the heap statistics at exit" "$work/verbose.pre.err"
 
+# The release library's malloc and free are rsv_malloc and rsv_free under a
+# second name (lib/meson.build: no wrapper between the program and the fast
+# path); the ASan library keeps wrappers for its bootstrap buffer.
+if [ "$flavour" = release ]; then
+    nm -D --defined-only "$so" >"$work/syms" 2>&1
+    addr() { awk -v n="$1" '$3 == n { print $1 }' "$work/syms"; }
+    { for pair in malloc:rsv_malloc free:rsv_free; do
+          a=$(addr "${pair%%:*}"); b=$(addr "${pair#*:}")
+          [ -n "$a" ] && [ "$a" = "$b" ] || echo "${pair%%:*} at '$a', ${pair#*:} at '$b'"
+      done; } >"$work/alias.why"
+    report "$([ -s "$work/alias.why" ] && echo 1 || echo 0)" \
+        "malloc and free are rsv_malloc and rsv_free themselves (no wrapper)" "$work/alias.why"
+fi
+
 both early "early: constructors, dlopen/dlsym/dlerror, threads before main, atexit, 200 thread exits" \
     "$bin/preload_early"
 both fork "fork: 24 children with threads and grandchildren while 3 threads allocate" "$bin/preload_fork"
