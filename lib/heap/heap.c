@@ -376,19 +376,29 @@ RSV_INLINE void *heap_alloc_fast(rsv_heap_t *h, size_t size)
 
 /* Frees p when it is a live small block of explicit heap h on one of its
  * pages: 1.  0 when p needs the general path (huge, other heap, bad
- * pointer, the default heap): nothing changed. */
+ * pointer, the default heap, a page in the full queue): nothing changed.
+ * Like the owner's free of the heap layer (rsvh_free_owned), it checks p
+ * against the segment's live bitmap, so a cold block is written, not read.
+ * An explicit heap's pages never have remote frees pending (every free is
+ * its owner's, under the lock), so a set bit is the whole check there. */
 RSV_INLINE int heap_free_fast(rsv_heap_t *h, void *p)
 {
     rsvh_segment_t *seg = rsvh_seg_of(p);
-    rsvh_page_t *pg;
-    if (RSV_UNLIKELY(!rsvh_segmap_has(seg) || seg->heap != h)) return 0;
-    if (RSV_UNLIKELY(rsvh_check_block(seg, p, &pg) != RSVH_OK)) return 0;
-    /* Explicit heaps own their pages through h->tld; the default heap's
-     * pages belong to thread tlds, so it never passes this test. */
+    if (RSV_UNLIKELY(!rsvh_segmap_has(seg))) return 0;
+    /* Any p - seg in 1 .. 4 MiB indexes a descriptor.  Explicit heaps own
+     * their pages through h->tld; free and huge descriptors are owned by
+     * nobody, the default heap's by thread tlds: only h's pages pass. */
+    rsvh_page_t *pg = &seg->pages[((uintptr_t)p - (uintptr_t)seg) >> seg->page_shift];
     if (RSV_UNLIKELY(atomic_load_explicit(&pg->owner, memory_order_relaxed) != &h->tld)) return 0;
+    uint64_t *w = rsvh_live_word(seg, p);
+    uint64_t bit = rsvh_live_bit(p);
+    uint64_t word = *w;
+    /* A bit covers 16 bytes: p + 8 would find p's. */
+    if (RSV_UNLIKELY(!(word & bit) || ((uintptr_t)p & (RSVH_ALIGN - 1)))) return 0;
+    if (RSV_UNLIKELY((atomic_load_explicit(&pg->xfree, memory_order_relaxed) | pg->in_full) != 0)) return 0;
     h->tld.in_use -= pg->block_size;
     h->tld.live_blocks--;
-    rsvh_free_local(&h->tld, pg, (rsvh_block_t *)p);
+    rsvh_free_push(pg, (rsvh_block_t *)p, w, word, bit);
     return 1;
 }
 
@@ -442,6 +452,14 @@ RSV_INLINE int heap_trylock(rsv_heap_t *h)
                                                    memory_order_acquire, memory_order_relaxed);
 }
 
+/* Releases a lock heap_trylock took: its depth is 0 (only a recursive
+ * acquisition, which heap_trylock never makes, raises it), so no need to
+ * read it as rsvi_runlock does. */
+RSV_INLINE void heap_unlock_tried(rsv_heap_t *h)
+{
+    atomic_store_explicit(&h->api_lock.owner, 0, memory_order_release);
+}
+
 /* rsv_heap_alloc's body past the debug branch. */
 static void *heap_alloc_plain0(rsv_heap_t *h, size_t size)
 {
@@ -453,7 +471,7 @@ static void *heap_alloc_plain0(rsv_heap_t *h, size_t size)
     if (RSV_UNLIKELY(!heap_trylock(h))) return heap_alloc_contended(h, size);
     void *p = heap_alloc_fast(h, size);
     if (RSV_UNLIKELY(!p)) return heap_alloc_rest(h, size, 1);
-    rsvi_runlock(&h->api_lock);
+    heap_unlock_tried(h);
     return p;
 }
 
@@ -481,7 +499,7 @@ static void heap_free_plain0(rsv_heap_t *h, void *p)
         heap_free_rest(h, p, 1);
         return;
     }
-    rsvi_runlock(&h->api_lock);
+    heap_unlock_tried(h);
 }
 
 /* ---- plain entry points (no debug branch) -------------------------------------- */
