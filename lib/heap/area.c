@@ -438,6 +438,8 @@ chosen:
     page_magic(pg, bs);
     pg->cls = (uint8_t)cls;
     pg->in_full = 0;
+    pg->touched = 0;
+    pg->sole = 0;
     atomic_store_explicit(&pg->owner, NULL, memory_order_relaxed);
     pg->start_off = (uint32_t)(start - (char *)s);
     atomic_store_explicit(&pg->xfree, RSVH_NORMAL, memory_order_relaxed);

@@ -103,6 +103,11 @@
 
 enum rsvh_kind { RSVH_SMALL = 0, RSVH_MEDIUM = 1, RSVH_LARGE = 2, RSVH_HUGE = 3, RSVH_KINDS_PAGED = 3 };
 
+/* rsvh_page_t.sole: alone in its class queue (kept when it empties); carved
+ * past 8 KiB (rewound when it empties).  The free fast path skips the
+ * empty-page call only for exactly RSVH_SOLE. */
+enum { RSVH_SOLE = 1, RSVH_SPREAD = 2 };
+
 enum { RSVH_NORMAL = 0, RSVH_DELAY = 1, RSVH_DELAYING = 2, RSVH_NEVER = 3, RSVH_TAG = 3 };
 
 typedef struct rsvh_block {
@@ -127,7 +132,8 @@ typedef struct rsvh_page {
     uint8_t shift;
     uint8_t cls;
     uint8_t in_full;              /* in the owner's full queue */
-    uint8_t sole;                 /* the only page of its class queue: kept when empty */
+    uint8_t sole;                 /* RSVH_SOLE | RSVH_SPREAD (page.c) */
+    uint16_t touched;             /* blocks carved before a rewind (page.c): resident */
     struct rsvh_tld *_Atomic owner; /* NULL: abandoned (or explicit heap not yet set) */
     _Atomic uintptr_t xfree;      /* remote frees | delay state */
     struct rsvh_page *next, *prev;
@@ -553,7 +559,7 @@ RSV_INLINE void rsvh_free_push(rsvh_page_t *pg, rsvh_block_t *b, uint64_t *w, ui
     pg->free = b;
     uint32_t u = rsvh_used(pg) - 1;
     rsvh_used_set(pg, u);
-    if (RSV_UNLIKELY(u == 0) && !pg->sole)
+    if (RSV_UNLIKELY(u == 0) && pg->sole != RSVH_SOLE)
         rsvh_free_local_slow(atomic_load_explicit(&pg->owner, memory_order_relaxed), pg);
 }
 

@@ -11,17 +11,21 @@
 
 #include "heap/heap_internal.h"
 
+/* Pages carved past this many bytes are rewound when they empty. */
+#define RSVH_REWIND_MIN 8192
+
 /* ---- queues ------------------------------------------------------------- */
 
-/* Keeps `sole` true exactly for the page alone in its queue, so the free
+/* Keeps RSVH_SOLE set exactly for the page alone in its queue, so the free
  * fast path can skip the retire check for it (alloc/free pairs empty it
- * on every free). */
+ * on every free) unless it is also RSVH_SPREAD (to be rewound). */
 static void queue_fix_sole(rsvh_queue_t *q, rsvh_page_t *moved)
 {
-    moved->sole = 0;
+    moved->sole &= (uint8_t)~RSVH_SOLE;
     if (!q->first) return;
-    q->first->sole = q->first == q->last;
-    q->last->sole = q->first == q->last;
+    uint8_t alone = q->first == q->last ? RSVH_SOLE : 0;
+    q->first->sole = (uint8_t)((q->first->sole & ~RSVH_SOLE) | alone);
+    q->last->sole = (uint8_t)((q->last->sole & ~RSVH_SOLE) | alone);
 }
 
 static void queue_remove(rsvh_queue_t *q, rsvh_page_t *pg)
@@ -138,6 +142,7 @@ static void page_extend(rsvh_page_t *pg)
     ((rsvh_block_t *)b)->cookie = rsvh_cookie(b);
     pg->free = (rsvh_block_t *)first;
     atomic_store_explicit(&pg->capacity, (uint16_t)(cap + n), memory_order_relaxed);
+    if ((size_t)(cap + n) * bs > RSVH_REWIND_MIN) pg->sole |= RSVH_SPREAD;
 }
 
 /* Parks pg (no free block, nothing to carve) in t's full queue.  Returns 0
@@ -176,23 +181,51 @@ static void page_retire(rsvh_tld_t *t, rsvh_page_t *pg)
     rsvh_unlock(h);
 }
 
+/* Empties the free list of an empty page kept in its queue, so that its
+ * next blocks are carved again in address order (page_extend) instead of
+ * popped from a list in the order the program freed them: a list freed in
+ * random order makes every allocation a dependent cache miss on the next
+ * link.  The memory carved again is the memory carved before, so this
+ * touches no new page.  Pages carved no further than one extension keep
+ * their list (it lies in one 4 KiB page anyway): alloc/free pairs stay off
+ * the slow path.  Caller owns pg; all its blocks are free and collected. */
+static void page_rewind(rsvh_page_t *pg)
+{
+    uint32_t cap = atomic_load_explicit(&pg->capacity, memory_order_relaxed);
+    if ((size_t)cap * pg->block_size <= RSVH_REWIND_MIN) return;
+    pg->sole &= (uint8_t)~RSVH_SPREAD;
+    pg->free = NULL;
+    if (cap > pg->touched) pg->touched = (uint16_t)cap;
+    atomic_store_explicit(&pg->capacity, 0, memory_order_relaxed);
+}
+
+/* Blocks of pg whose first words are resident (carved since it was claimed). */
+static uint32_t page_touched(const rsvh_page_t *pg)
+{
+    uint32_t cap = atomic_load_explicit(&((rsvh_page_t *)pg)->capacity, memory_order_relaxed);
+    return cap > pg->touched ? cap : pg->touched;
+}
+
 void rsvh_free_local_slow(rsvh_tld_t *t, rsvh_page_t *pg)
 {
     if (pg->in_full) page_unfull(t, pg);
     if (rsvh_used(pg) != 0) return;
     rsvh_queue_t *q = &t->queues[pg->cls];
-    if (q->first == pg && q->last == pg) return;   /* keep the class's only page */
+    if (q->first == pg && q->last == pg) {   /* keep the class's only page */
+        page_rewind(pg);
+        return;
+    }
     /* Of two empty pages keep the one carved further: its blocks' first
      * words are resident already, while the other's next allocations would
      * carve (touch) new 4 KiB pages.  (A page kept as the only one while
      * its fuller sibling sat in the full queue made a second pass over a
      * 10,000-object frame touch 132 more pages.) */
-    uint32_t cap = atomic_load_explicit(&pg->capacity, memory_order_relaxed);
+    uint32_t cap = page_touched(pg);
     unsigned n = 0;
     for (rsvh_page_t *o = q->first; o && n < 4; o = o->next, n++) {
-        if (o != pg && rsvh_used(o) == 0 &&
-            atomic_load_explicit(&o->capacity, memory_order_relaxed) < cap) {
+        if (o != pg && rsvh_used(o) == 0 && page_touched(o) < cap) {
             page_retire(t, o);
+            page_rewind(pg);
             return;
         }
     }
