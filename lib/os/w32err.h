@@ -44,12 +44,12 @@ static inline void *rsvi_os_w32_tls_fast(void)
 /* The slot's value when one instruction can read it, else NULL: no call,
  * so a fast path that falls back to a slow path on NULL saves no
  * registers. */
+extern _Atomic uintptr_t rsvi_os_w32_tls_off; /* gs offset of the slot; 0: none */
 static inline void *rsvi_os_w32_tls_peek(void)
 {
-    uint32_t k = atomic_load_explicit(&rsvi_os_w32_tls_key, memory_order_relaxed);
+    uintptr_t off = atomic_load_explicit(&rsvi_os_w32_tls_off, memory_order_relaxed);
     void *v = NULL;
-    if (k - 1 < 64)
-        __asm__ volatile("movq %%gs:(%1), %0" : "=r"(v) : "r"((uintptr_t)0x1480 + (uintptr_t)(k - 1) * 8));
+    if (off) __asm__ volatile("movq %%gs:(%1), %0" : "=r"(v) : "r"(off));
     return v;
 }
 /* SetLastError without the two calls: TEB.LastErrorValue is at gs:0x68. */

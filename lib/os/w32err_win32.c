@@ -14,6 +14,8 @@
 /* TLS index + 1 (0 = not yet allocated). */
 _Atomic uint32_t rsvi_os_w32_tls_key;
 #define w32_tls_index rsvi_os_w32_tls_key
+/* gs offset of the slot in TEB.TlsSlots, 0 while unknown or beyond them. */
+_Atomic uintptr_t rsvi_os_w32_tls_off;
 
 static DWORD w32_tls(void)
 {
@@ -26,6 +28,10 @@ static DWORD w32_tls(void)
         (void)TlsFree(mine);
         return expect - 1;
     }
+#if defined(__x86_64__)
+    if (mine < 64) atomic_store_explicit(&rsvi_os_w32_tls_off, (uintptr_t)0x1480 + (uintptr_t)mine * 8,
+                                         memory_order_release);
+#endif
     return mine;
 }
 

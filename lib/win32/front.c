@@ -35,6 +35,7 @@
  * Must never: read an address before the run space vouches for it, read a
  * destroyed heap's blocks, print, or call an OS function directly.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "internal.h"
@@ -55,6 +56,15 @@ rsvi_w32_space_t rsvi_w32_space;
 static rsvi_lock_t f_lock;
 static uintptr_t f_fresh;         /* offset of the next never-used run (under f_lock) */
 static c_run_t *f_free_runs;      /* runs of destroyed heaps, purged (under f_lock) */
+/* What an unused slot names: never a heap (key 0 against the slot's 1), so
+ * the fast paths need no NULL test. */
+static rsvi_w32_front_t f_none;
+
+static void c_slot_reset(rsvi_w32_slot_t *s)
+{
+    s->heap = &f_none;
+    s->key = 1;
+}
 
 /* Caller holds f_lock.  A run for class cls of front f (recycled or
  * fresh, committed), or NULL when the run space is exhausted or the OS
@@ -80,6 +90,7 @@ static c_run_t *c_new_run_locked(rsvi_w32_front_t *f, unsigned cls)
         f_fresh += C_RUN;
     }
     r->cls = cls;
+    r->bin_off = (uint32_t)(offsetof(rsvi_w32_slot_t, bins) + cls * sizeof(rsvi_w32_bin_t));
     r->stride = 16u * ((cls ? cls : 1u) + 1); /* class 0 (size 0) as class 1 */
     r->recip = (uint32_t)((((uint64_t)1 << 32) + r->stride - 1) / r->stride);
     r->capacity = (uint32_t)((C_RUN - C_RUN_HDR) / r->stride);
@@ -130,7 +141,7 @@ static unsigned c_take_locked(rsvi_w32_front_t *f, unsigned cls, void **head, un
 static void c_give_back_locked(rsvi_w32_slot_t *s, unsigned cls, size_t n)
 {
     rsvi_w32_bin_t *b = &s->bins[cls];
-    if (!s->heap || s->heap->key != s->key) {
+    if (s->heap->key != s->key) {
         b->head = NULL;
         b->count = 0;
         return;
@@ -185,6 +196,7 @@ static rsvi_w32_tcache_t *c_tcache_create(void)
     rsvi_unlock(&f_lock);
     if (!tc) return NULL;
     memset(tc, 0, sizeof *tc);
+    for (unsigned i = 0; i < RSVI_W32_SLOTS; i++) c_slot_reset(&tc->slots[i]);
     if (rsvi_os_w32_tls_set(tc) != 0 || rsvi_os_on_thread_exit(c_thread_exit, tc) != 0) {
         (void)rsvi_os_w32_tls_set(NULL);
         rsvi_lock(&f_lock);
@@ -212,7 +224,7 @@ static void c_thread_exit(void *arg)
     for (unsigned i = 0; i < RSVI_W32_SLOTS; i++) {
         rsvi_w32_slot_t *s = &tc->slots[i];
         for (unsigned c = 0; c < RSVI_W32_CLASSES; c++) c_give_back_locked(s, c, (size_t)-1);
-        s->heap = NULL;
+        c_slot_reset(s);
     }
     rsvi_unlock(&f_lock);
     (void)rsvi_os_w32_tls_set(NULL);
@@ -243,7 +255,7 @@ void *rsvi_w32_front_alloc(rsvi_w32_slot_t *s, size_t n)
     void *head = NULL;
     unsigned got = 0;
     rsvi_lock(&f_lock);
-    if (s->heap && s->key && s->heap->key == s->key) got = c_take_locked(s->heap, cls, &head, C_BATCH);
+    if (s->heap->key == s->key) got = c_take_locked(s->heap, cls, &head, C_BATCH);
     rsvi_unlock(&f_lock);
     if (!got) return NULL;
     u = head;

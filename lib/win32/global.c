@@ -27,6 +27,11 @@
 #include "win32/w32.h"
 
 #define P sizeof(void *)
+#if defined(__GNUC__)
+#  define W32_NOINLINE __attribute__((noinline))
+#else
+#  define W32_NOINLINE
+#endif
 #define W32_GMAX ((size_t)1 << (sizeof(void *) == 8 ? 25 : 23))
 #define W32_GSTEP ((size_t)1 << 20)
 #define W32_TC_MAX 64u
@@ -50,6 +55,7 @@ typedef struct w32_entry {
 static rsvi_lock_t g_lock;
 static char *g_table;                 /* W32_GMAX entries reserved */
 static _Atomic uintptr_t g_end;       /* end of the committed part */
+static _Atomic uintptr_t g_size;      /* g_end - g_table: one compare in w32_entry */
 static uintptr_t g_fresh;             /* next never-used entry (under g_lock) */
 static w32_entry_t *g_free;           /* shared free list (under g_lock) */
 
@@ -75,6 +81,7 @@ static w32_entry_t *w32_take_locked(void)
         if (end + W32_GSTEP > (uintptr_t)g_table + W32_GMAX * sizeof(w32_entry_t)) return NULL;
         if (rsv_vm_commit((void *)end, W32_GSTEP) != 0) return NULL;
         atomic_store_explicit(&g_end, end + W32_GSTEP, memory_order_release);
+        atomic_store_explicit(&g_size, end + W32_GSTEP - (uintptr_t)g_table, memory_order_release);
     }
     w32_entry_t *e = (w32_entry_t *)g_fresh;
     g_fresh += sizeof(w32_entry_t);
@@ -153,15 +160,24 @@ static void w32_entry_push(w32_entry_t *e)
 /* 1 when h has the shape of a moveable handle (GL-2). */
 static int w32_is_handle(const void *h) { return ((uintptr_t)h & (2 * P - 1)) == P; }
 
+/* The entry slot behind handle h, used or not, or NULL.  Never faults: the
+ * offset from the table, rotated right by log2(2P), is below the committed
+ * size / 2P only for a multiple of 2P (the handle shape, GL-2) inside the
+ * committed part. */
+RSV_INLINE w32_entry_t *w32_slot_of(const void *h)
+{
+    const unsigned sh = P == 8 ? 4 : 3, bits = (unsigned)(8 * sizeof(uintptr_t));
+    uintptr_t size = atomic_load_explicit(&g_size, memory_order_acquire);
+    uintptr_t off = (uintptr_t)h - P - (uintptr_t)g_table;
+    uintptr_t rot = (off >> sh) | (off << (bits - sh));
+    return rot < (size >> sh) ? (w32_entry_t *)((uintptr_t)h - P) : NULL;
+}
+
 /* The live entry behind handle h, or NULL.  Never faults. */
 static w32_entry_t *w32_entry(const void *h)
 {
-    uintptr_t u = (uintptr_t)h;
-    if (!w32_is_handle(h) || !g_table) return NULL;
-    uintptr_t e = u - P;
-    if (e < (uintptr_t)g_table || e >= atomic_load_explicit(&g_end, memory_order_acquire)) return NULL;
-    w32_entry_t *en = (w32_entry_t *)e;
-    return (atomic_load_explicit(&en->flags, memory_order_acquire) & E_USED) ? en : NULL;
+    w32_entry_t *en = w32_slot_of(h);
+    return en && (atomic_load_explicit(&en->flags, memory_order_acquire) & E_USED) ? en : NULL;
 }
 
 static HGLOBAL w32_handle(w32_entry_t *e) { return (HGLOBAL)&e->ptr; }
@@ -405,6 +421,19 @@ static HGLOBAL w32_grealloc(HGLOBAL h, SIZE_T n, UINT flags, int local)
 
 /* ---- Global* ------------------------------------------------------------------ */
 
+/* The fast paths below fall back to these, as tail calls: out of line so
+ * the fast paths save no registers. */
+static W32_NOINLINE HGLOBAL w32_galloc_slow(UINT flags, SIZE_T n) { return w32_galloc(flags, n, 0); }
+static W32_NOINLINE HGLOBAL w32_gfree_slow(HGLOBAL h) { return w32_gfree(h); }
+static W32_NOINLINE LPVOID w32_glock_slow(HGLOBAL h) { return w32_glock(h, 0); }
+static W32_NOINLINE BOOL w32_gunlock_slow(HGLOBAL h) { return w32_gunlock(h, 0); }
+static W32_NOINLINE HGLOBAL w32_ghandle_slow(LPCVOID p) { return w32_ghandle(p, 0); }
+static W32_NOINLINE HGLOBAL w32_trim_null(rsvi_w32_slot_t *s, const rsvi_w32_run_t *r)
+{
+    rsvi_w32_bin_trim(s, r->cls);
+    return NULL;
+}
+
 /* Mimics kernel32 GlobalAlloc (GL-10..GL-16).  Fast path: a moveable
  * object whose entry and data both come from this thread's caches. */
 HGLOBAL RSV_WINAPI RsvGlobalAlloc(UINT uFlags, SIZE_T dwBytes)
@@ -413,14 +442,15 @@ HGLOBAL RSV_WINAPI RsvGlobalAlloc(UINT uFlags, SIZE_T dwBytes)
         rsvi_w32_tcache_t *tc = rsvi_os_w32_tls_peek();
         rsvi_w32_front_t *ph = (rsvi_w32_front_t *)atomic_load_explicit(&rsvi_w32_reg_process, memory_order_relaxed);
         rsvi_w32_slot_t *s = tc ? rsvi_w32_slot(tc, ph) : NULL;
-        if (RSV_LIKELY(s && tc->entries && s->heap == ph && ph &&
-                       s->bins[rsvi_w32_front_class(dwBytes)].head)) {
-            /* The process heap's gate never closes (HeapLock on it does not
-             * hold off small blocks, HL-4), so the slot naming it is enough. */
-            w32_entry_t *e = tc->entries;
+        w32_entry_t *e = tc ? tc->entries : NULL;
+        rsvi_w32_bin_t *b = s ? rsvi_w32_bin(s, dwBytes) : NULL;
+        char *u = b ? b->head : NULL;
+        /* The process heap's gate never closes (HeapLock on it does not
+         * hold off small blocks, HL-4), so the slot naming it is enough. */
+        if (RSV_LIKELY(u && e && s->heap == ph)) {
+            b->head = *(void **)u;
             tc->entries = (w32_entry_t *)atomic_load_explicit(&e->flags, memory_order_relaxed);
             tc->nentries--;
-            char *u = rsvi_w32_bin_pop(s, dwBytes);
             rsvi_w32_hdr_t *hdr = (rsvi_w32_hdr_t *)(u - RSVI_W32_HDR);
             hdr->size = dwBytes;
             hdr->tag = (uintptr_t)e | RSVI_W32_MOVEABLE | RSVI_W32_LIVE;
@@ -429,7 +459,7 @@ HGLOBAL RSV_WINAPI RsvGlobalAlloc(UINT uFlags, SIZE_T dwBytes)
             return w32_handle(e);
         }
     }
-    return w32_galloc(uFlags, dwBytes, 0);
+    return w32_galloc_slow(uFlags, dwBytes);
 }
 /* Mimics kernel32 GlobalReAlloc (GL-70..GL-82). */
 HGLOBAL RSV_WINAPI RsvGlobalReAlloc(HGLOBAL hMem, SIZE_T dwBytes, UINT uFlags)
@@ -440,49 +470,49 @@ HGLOBAL RSV_WINAPI RsvGlobalReAlloc(HGLOBAL hMem, SIZE_T dwBytes, UINT uFlags)
  * object with cached data goes back to this thread's caches. */
 HGLOBAL RSV_WINAPI RsvGlobalFree(HGLOBAL hMem)
 {
-    w32_entry_t *e = w32_entry(hMem);
-    if (RSV_LIKELY(e != NULL)) {
+    w32_entry_t *e = w32_slot_of(hMem);
+    if (RSV_LIKELY(e != NULL && (atomic_load_explicit(&e->flags, memory_order_acquire) & E_USED))) {
         char *u = e->ptr; /* the entry's own data block: trusted, only its kind is asked */
         rsvi_w32_tcache_t *tc = rsvi_os_w32_tls_peek();
         rsvi_w32_front_t *ph = (rsvi_w32_front_t *)atomic_load_explicit(&rsvi_w32_reg_process, memory_order_relaxed);
         rsvi_w32_slot_t *s = tc ? rsvi_w32_slot(tc, ph) : NULL;
-        if (RSV_LIKELY(u && s && tc->nentries < W32_TC_MAX && s->heap == ph && ph && rsvi_w32_in_space(u))) {
-            rsvi_w32_run_t *r = rsvi_w32_run_of(u);
-            ((rsvi_w32_hdr_t *)(u - RSVI_W32_HDR))->tag = 0;
-            if (RSV_UNLIKELY(rsvi_w32_bin_push(s, r, u))) rsvi_w32_bin_trim(s, r->cls);
+        if (RSV_LIKELY(u && s && tc->nentries < W32_TC_MAX && s->heap == ph && rsvi_w32_in_space(u))) {
             e->ptr = NULL;
             atomic_store_explicit(&e->flags, (uintptr_t)tc->entries, memory_order_release);
             tc->entries = e;
             tc->nentries++;
+            rsvi_w32_run_t *r = rsvi_w32_run_of(u);
+            ((rsvi_w32_hdr_t *)(u - RSVI_W32_HDR))->tag = 0;
+            if (RSV_UNLIKELY(rsvi_w32_bin_push(s, r, u))) return w32_trim_null(s, r);
             return NULL;
         }
     }
-    return w32_gfree(hMem);
+    return w32_gfree_slow(hMem);
 }
 /* Mimics kernel32 GlobalLock (GL-20..GL-25).  Fast path: a live moveable
  * object below the saturated count. */
 LPVOID RSV_WINAPI RsvGlobalLock(HGLOBAL hMem)
 {
-    w32_entry_t *e = w32_entry(hMem);
+    w32_entry_t *e = w32_slot_of(hMem);
     if (RSV_LIKELY(e != NULL)) {
+        uintptr_t f = atomic_load_explicit(&e->flags, memory_order_acquire);
         void *p = e->ptr;
-        uintptr_t f = atomic_load_explicit(&e->flags, memory_order_relaxed);
-        if (RSV_LIKELY(p && w32_locks(f) < 255 &&
+        if (RSV_LIKELY((f & E_USED) && p && w32_locks(f) < 255 &&
                        atomic_compare_exchange_strong_explicit(&e->flags, &f, f + ((uintptr_t)1 << E_LOCK_SHIFT),
                                                                memory_order_relaxed, memory_order_relaxed)))
             return p;
     }
-    return w32_glock(hMem, 0);
+    return w32_glock_slow(hMem);
 }
 
 /* Mimics kernel32 GlobalUnlock (GL-30..GL-34).  Fast path: a locked live
  * moveable object. */
 BOOL RSV_WINAPI RsvGlobalUnlock(HGLOBAL hMem)
 {
-    w32_entry_t *e = w32_entry(hMem);
+    w32_entry_t *e = w32_slot_of(hMem);
     if (RSV_LIKELY(e != NULL)) {
-        uintptr_t f = atomic_load_explicit(&e->flags, memory_order_relaxed);
-        if (RSV_LIKELY(w32_locks(f) != 0 &&
+        uintptr_t f = atomic_load_explicit(&e->flags, memory_order_acquire);
+        if (RSV_LIKELY((f & E_USED) && w32_locks(f) != 0 &&
                        atomic_compare_exchange_strong_explicit(&e->flags, &f, f - ((uintptr_t)1 << E_LOCK_SHIFT),
                                                                memory_order_relaxed, memory_order_relaxed))) {
             if (w32_locks(f) > 1) return TRUE;
@@ -490,10 +520,20 @@ BOOL RSV_WINAPI RsvGlobalUnlock(HGLOBAL hMem)
             return FALSE;
         }
     }
-    return w32_gunlock(hMem, 0);
+    return w32_gunlock_slow(hMem);
 }
-/* Mimics kernel32 GlobalHandle (GL-60..GL-64). */
-HGLOBAL RSV_WINAPI RsvGlobalHandle(LPCVOID pMem) { return w32_ghandle(pMem, 0); }
+/* Mimics kernel32 GlobalHandle (GL-60..GL-64).  Fast path: the data
+ * block of a moveable object in the front, vetted, names its entry. */
+HGLOBAL RSV_WINAPI RsvGlobalHandle(LPCVOID pMem)
+{
+    if (RSV_LIKELY(rsvi_w32_front_run(pMem) != NULL)) {
+        uintptr_t tag = ((const rsvi_w32_hdr_t *)((const char *)pMem - RSVI_W32_HDR))->tag;
+        if (RSV_LIKELY((tag & (RSVI_W32_LIVE | RSVI_W32_MOVEABLE | RSVI_W32_LARGE)) ==
+                       (RSVI_W32_LIVE | RSVI_W32_MOVEABLE)))
+            return w32_handle((w32_entry_t *)(tag & ~(uintptr_t)RSVI_W32_TAGBITS));
+    }
+    return w32_ghandle_slow(pMem);
+}
 /* Mimics kernel32 GlobalSize (GL-50..GL-53). */
 SIZE_T RSV_WINAPI RsvGlobalSize(HGLOBAL hMem) { return w32_gsize(hMem); }
 /* Mimics kernel32 GlobalFlags (GL-40..GL-44). */

@@ -516,7 +516,7 @@ LPVOID RSV_WINAPI RsvHeapAlloc(HANDLE hHeap, DWORD dwFlags, SIZE_T dwBytes)
         if (RSV_LIKELY(tc != NULL)) {
             rsvi_w32_slot_t *s = rsvi_w32_slot(tc, hHeap);
             rsvi_w32_front_t *f = s->heap;
-            if (RSV_LIKELY(f == (rsvi_w32_front_t *)hHeap && f &&
+            if (RSV_LIKELY(f == (rsvi_w32_front_t *)hHeap &&
                            atomic_load_explicit(&f->gate, memory_order_relaxed) == s->key)) {
                 char *u = rsvi_w32_bin_pop(s, dwBytes);
                 if (RSV_LIKELY(u != NULL)) {
@@ -558,6 +558,14 @@ LPVOID RSV_WINAPI RsvHeapReAlloc(HANDLE hHeap, DWORD dwFlags, LPVOID lpMem, SIZE
     return q;
 }
 
+/* The bin of RsvHeapFree's fast path may be full: trims it and returns
+ * TRUE, as a tail call so the fast path saves no registers. */
+static W32_NOINLINE BOOL w32_trim_true(rsvi_w32_slot_t *s, const rsvi_w32_run_t *r)
+{
+    rsvi_w32_bin_trim(s, r->cls);
+    return TRUE;
+}
+
 /* Everything but the fast path of RsvHeapFree. */
 static W32_NOINLINE BOOL w32_heap_free_slow(HANDLE hHeap, DWORD dwFlags, LPVOID lpMem)
 {
@@ -589,18 +597,18 @@ BOOL RSV_WINAPI RsvHeapFree(HANDLE hHeap, DWORD dwFlags, LPVOID lpMem)
     if (!lpMem) return TRUE;
     /* Fast path: a vetted live front block of hHeap back to this thread's
      * bin for the heap, no lock (gate as in RsvHeapAlloc). */
-    rsvi_w32_tcache_t *tc = rsvi_os_w32_tls_peek();
-    if (RSV_LIKELY(tc != NULL)) {
-        rsvi_w32_slot_t *s = rsvi_w32_slot(tc, hHeap);
-        rsvi_w32_front_t *f = s->heap;
-        rsvi_w32_run_t *r;
-        if (RSV_LIKELY(f == (rsvi_w32_front_t *)hHeap && f &&
-                       atomic_load_explicit(&f->gate, memory_order_relaxed) == s->key &&
-                       (r = rsvi_w32_front_run(lpMem)) != NULL)) {
-            rsvi_w32_hdr_t *ch = w32_hdr(lpMem);
-            if (RSV_LIKELY(ch->tag == ((uintptr_t)hHeap | RSVI_W32_LIVE))) {
+    /* The vetting first: fewer values live at once, no register saved. */
+    rsvi_w32_run_t *r = rsvi_w32_front_run(lpMem);
+    if (RSV_LIKELY(r != NULL)) {
+        rsvi_w32_hdr_t *ch = w32_hdr(lpMem);
+        rsvi_w32_tcache_t *tc = rsvi_os_w32_tls_peek();
+        if (RSV_LIKELY(ch->tag == ((uintptr_t)hHeap | RSVI_W32_LIVE) && tc != NULL)) {
+            rsvi_w32_slot_t *s = rsvi_w32_slot(tc, hHeap);
+            rsvi_w32_front_t *f = s->heap;
+            if (RSV_LIKELY(f == (rsvi_w32_front_t *)hHeap &&
+                           atomic_load_explicit(&f->gate, memory_order_relaxed) == s->key)) {
                 ch->tag = 0;
-                if (RSV_UNLIKELY(rsvi_w32_bin_push(s, r, lpMem))) rsvi_w32_bin_trim(s, r->cls);
+                if (RSV_UNLIKELY(rsvi_w32_bin_push(s, r, lpMem))) return w32_trim_true(s, r);
                 return TRUE;
             }
         }

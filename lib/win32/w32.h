@@ -99,7 +99,7 @@ typedef struct rsvi_w32_run {
     _Atomic uint32_t carved;        /* blocks handed out so far */
     uint32_t capacity;              /* blocks the run holds */
     uint32_t cls;
-    uint32_t unused;
+    uint32_t bin_off;               /* offsetof(rsvi_w32_slot_t, bins[cls]) */
     struct rsvi_w32_front *owner;   /* under the front lock */
     struct rsvi_w32_run *next;      /* owner's list, or the free-run list */
 } rsvi_w32_run_t;
@@ -127,7 +127,7 @@ typedef struct rsvi_w32_bin {
 /* A thread's cache for one heap; valid while heap->key == key.  1 KiB, so
  * the slot index is a shift. */
 typedef struct rsvi_w32_slot {
-    rsvi_w32_front_t *heap;         /* NULL: unused */
+    rsvi_w32_front_t *heap;         /* never NULL: unused slots name a dummy */
     uint64_t key;
     rsvi_w32_bin_t bins[RSVI_W32_CLASSES];
 } rsvi_w32_slot_t;
@@ -159,13 +159,24 @@ RSV_INLINE rsvi_w32_tcache_t *rsvi_w32_tcache(void)
     return RSV_LIKELY(tc != NULL) ? tc : rsvi_w32_tcache_slow();
 }
 
-/* tc's slot for the heap whose record is at h (64 KiB aligned). */
+/* tc's slot for the heap whose record is at h (64 KiB aligned): on 64-bit
+ * one shift and one mask, the slots being 1 KiB at the start of tc. */
 RSV_INLINE rsvi_w32_slot_t *rsvi_w32_slot(rsvi_w32_tcache_t *tc, const void *h)
 {
+    if (sizeof(rsvi_w32_slot_t) == 1024)
+        return (rsvi_w32_slot_t *)((char *)tc + (((uintptr_t)h >> 6) & ((uintptr_t)(RSVI_W32_SLOTS - 1) << 10)));
     return &tc->slots[((uintptr_t)h >> 16) & (RSVI_W32_SLOTS - 1)];
 }
 
 RSV_INLINE unsigned rsvi_w32_front_class(size_t n) { return (unsigned)((n + 15) >> 4); }
+
+/* s's bin for blocks of n bytes: &s->bins[class of n], as one mask. */
+RSV_INLINE rsvi_w32_bin_t *rsvi_w32_bin(rsvi_w32_slot_t *s, size_t n)
+{
+    if (sizeof(rsvi_w32_bin_t) == 16)
+        return (rsvi_w32_bin_t *)((char *)s->bins + ((n + 15) & ~(size_t)15));
+    return &s->bins[rsvi_w32_front_class(n)];
+}
 
 /* 1 when u lies in the run space (so its run header and header can be
  * read); says nothing about u being a block. */
@@ -197,7 +208,7 @@ RSV_INLINE rsvi_w32_run_t *rsvi_w32_front_run(const void *u)
 /* Pops a block of capacity >= n from s's bin; NULL when empty. */
 RSV_INLINE void *rsvi_w32_bin_pop(rsvi_w32_slot_t *s, size_t n)
 {
-    rsvi_w32_bin_t *b = &s->bins[rsvi_w32_front_class(n)];
+    rsvi_w32_bin_t *b = rsvi_w32_bin(s, n);
     void *u = b->head;
     if (RSV_LIKELY(u != NULL)) b->head = *(void **)u;
     return u;
@@ -207,7 +218,7 @@ RSV_INLINE void *rsvi_w32_bin_pop(rsvi_w32_slot_t *s, size_t n)
  * be over RSVI_W32_BIN_MAX and rsvi_w32_bin_trim must count it. */
 RSV_INLINE int rsvi_w32_bin_push(rsvi_w32_slot_t *s, const rsvi_w32_run_t *r, void *u)
 {
-    rsvi_w32_bin_t *b = &s->bins[r->cls];
+    rsvi_w32_bin_t *b = (rsvi_w32_bin_t *)((char *)s + r->bin_off);
     *(void **)u = b->head;
     b->head = u;
     return ++b->count > RSVI_W32_BIN_MAX;
