@@ -135,16 +135,22 @@ static unsigned c_take_locked(rsvi_w32_front_t *f, unsigned cls, void **head, un
     return got;
 }
 
-/* Caller holds f_lock.  Moves up to n blocks of s's bin cls to the heap's
- * list when s's heap is still the one it cached, else drops the whole bin
- * unread. */
+/* Caller holds f_lock.  Moves up to n blocks of s's bin cls's list (and,
+ * for n == (size_t)-1, its hot block) to the heap's list when s's heap is
+ * still the one it cached, else drops the whole bin unread. */
 static void c_give_back_locked(rsvi_w32_slot_t *s, unsigned cls, size_t n)
 {
     rsvi_w32_bin_t *b = &s->bins[cls];
     if (s->heap->key != s->key) {
+        b->hot = NULL;
         b->head = NULL;
         b->count = 0;
         return;
+    }
+    if (n == (size_t)-1 && b->hot) { /* everything: the hot block too */
+        *(void **)b->hot = s->heap->free[cls];
+        s->heap->free[cls] = b->hot;
+        b->hot = NULL;
     }
     while (n-- && b->head) {
         void *u = b->head;

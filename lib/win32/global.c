@@ -109,6 +109,12 @@ void rsvi_w32_entries_flush(rsvi_w32_tcache_t *tc)
 {
     rsvi_lock(&g_lock);
     w32_flush_locked(tc, 0);
+    w32_entry_t *e = tc->hot_entry;
+    if (e) {
+        atomic_store_explicit(&e->flags, (uintptr_t)g_free, memory_order_relaxed);
+        g_free = e;
+        tc->hot_entry = NULL;
+    }
     rsvi_unlock(&g_lock);
 }
 
@@ -117,7 +123,12 @@ void rsvi_w32_entries_flush(rsvi_w32_tcache_t *tc)
 static w32_entry_t *w32_entry_pop(void)
 {
     rsvi_w32_tcache_t *tc = rsvi_w32_tcache();
-    w32_entry_t *e = tc ? tc->entries : NULL;
+    w32_entry_t *e = tc ? tc->hot_entry : NULL;
+    if (e) {
+        tc->hot_entry = NULL;
+        return e;
+    }
+    e = tc ? tc->entries : NULL;
     if (RSV_LIKELY(e != NULL)) {
         tc->entries = (w32_entry_t *)atomic_load_explicit(&e->flags, memory_order_relaxed);
         tc->nentries--;
@@ -148,8 +159,14 @@ static void w32_entry_push(w32_entry_t *e)
         rsvi_unlock(&g_lock);
         return;
     }
-    atomic_store_explicit(&e->flags, (uintptr_t)tc->entries, memory_order_release);
-    tc->entries = e;
+    /* The newest entry is the hot one: handles are reused exactly LIFO, as
+     * kernel32 reuses them. */
+    w32_entry_t *old = tc->hot_entry;
+    atomic_store_explicit(&e->flags, 0, memory_order_release);
+    tc->hot_entry = e;
+    if (!old) return;
+    atomic_store_explicit(&old->flags, (uintptr_t)tc->entries, memory_order_release);
+    tc->entries = old;
     if (RSV_UNLIKELY(++tc->nentries > W32_TC_MAX)) {
         rsvi_lock(&g_lock);
         w32_flush_locked(tc, W32_TC_MAX - W32_TC_BATCH);
@@ -442,15 +459,16 @@ HGLOBAL RSV_WINAPI RsvGlobalAlloc(UINT uFlags, SIZE_T dwBytes)
         rsvi_w32_tcache_t *tc = rsvi_os_w32_tls_peek();
         rsvi_w32_front_t *ph = (rsvi_w32_front_t *)atomic_load_explicit(&rsvi_w32_reg_process, memory_order_relaxed);
         rsvi_w32_slot_t *s = tc ? rsvi_w32_slot(tc, ph) : NULL;
-        w32_entry_t *e = tc ? tc->entries : NULL;
+        w32_entry_t *e = tc ? tc->hot_entry : NULL;
         rsvi_w32_bin_t *b = s ? rsvi_w32_bin(s, dwBytes) : NULL;
-        char *u = b ? b->head : NULL;
+        char *u = b ? b->hot : NULL;
         /* The process heap's gate never closes (HeapLock on it does not
-         * hold off small blocks, HL-4), so the slot naming it is enough. */
+         * hold off small blocks, HL-4), so the slot naming it is enough.
+         * Only the hot block and hot entry are taken here: a pair that
+         * reuses them makes no load wait on the previous pair's stores. */
         if (RSV_LIKELY(u && e && s->heap == ph)) {
-            b->head = *(void **)u;
-            tc->entries = (w32_entry_t *)atomic_load_explicit(&e->flags, memory_order_relaxed);
-            tc->nentries--;
+            b->hot = NULL;
+            tc->hot_entry = NULL;
             rsvi_w32_hdr_t *hdr = (rsvi_w32_hdr_t *)(u - RSVI_W32_HDR);
             hdr->size = dwBytes;
             hdr->tag = (uintptr_t)e | RSVI_W32_MOVEABLE | RSVI_W32_LIVE;
@@ -476,11 +494,10 @@ HGLOBAL RSV_WINAPI RsvGlobalFree(HGLOBAL hMem)
         rsvi_w32_tcache_t *tc = rsvi_os_w32_tls_peek();
         rsvi_w32_front_t *ph = (rsvi_w32_front_t *)atomic_load_explicit(&rsvi_w32_reg_process, memory_order_relaxed);
         rsvi_w32_slot_t *s = tc ? rsvi_w32_slot(tc, ph) : NULL;
-        if (RSV_LIKELY(u && s && tc->nentries < W32_TC_MAX && s->heap == ph && rsvi_w32_in_space(u))) {
+        if (RSV_LIKELY(u && s && !tc->hot_entry && s->heap == ph && rsvi_w32_in_space(u))) {
             e->ptr = NULL;
-            atomic_store_explicit(&e->flags, (uintptr_t)tc->entries, memory_order_release);
-            tc->entries = e;
-            tc->nentries++;
+            atomic_store_explicit(&e->flags, 0, memory_order_release);
+            tc->hot_entry = e;
             rsvi_w32_run_t *r = rsvi_w32_run_of(u);
             ((rsvi_w32_hdr_t *)(u - RSVI_W32_HDR))->tag = 0;
             if (RSV_UNLIKELY(rsvi_w32_bin_push(s, r, u))) return w32_trim_null(s, r);

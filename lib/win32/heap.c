@@ -569,6 +569,7 @@ static W32_NOINLINE BOOL w32_trim_true(rsvi_w32_slot_t *s, const rsvi_w32_run_t 
 /* Everything but the fast path of RsvHeapFree. */
 static W32_NOINLINE BOOL w32_heap_free_slow(HANDLE hHeap, DWORD dwFlags, LPVOID lpMem)
 {
+    if (!lpMem) return TRUE; /* HF-1: whatever the heap */
     rsvi_w32_heap_t *h = w32_heap(hHeap);
     if (RSV_UNLIKELY(!h)) {
         rsvi_w32_set_error(ERROR_INVALID_HANDLE);
@@ -594,10 +595,10 @@ static W32_NOINLINE BOOL w32_heap_free_slow(HANDLE hHeap, DWORD dwFlags, LPVOID 
  * ERROR_INVALID_PARAMETER, never a crash. */
 BOOL RSV_WINAPI RsvHeapFree(HANDLE hHeap, DWORD dwFlags, LPVOID lpMem)
 {
-    if (!lpMem) return TRUE;
     /* Fast path: a vetted live front block of hHeap back to this thread's
      * bin for the heap, no lock (gate as in RsvHeapAlloc). */
-    /* The vetting first: fewer values live at once, no register saved. */
+    /* The vetting first: fewer values live at once, no register saved.
+     * NULL fails it and is answered by the slow path. */
     rsvi_w32_run_t *r = rsvi_w32_front_run(lpMem);
     if (RSV_LIKELY(r != NULL)) {
         rsvi_w32_hdr_t *ch = w32_hdr(lpMem);

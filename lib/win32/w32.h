@@ -118,27 +118,35 @@ typedef struct rsvi_w32_front {
     void *free[RSVI_W32_CLASSES];   /* blocks given back by bins, per class */
 } rsvi_w32_front_t;
 
+/* A bin: one "hot" block in front of a list.  An alloc/free pair of one
+ * size then only moves the hot block in and out: no load of the pair
+ * depends on a value the previous pair loaded, where a list makes each
+ * pop wait for the last push's link (two store-to-load forwardings a pair,
+ * ~10 cycles, the whole budget of issue 5's target under Wine). */
 typedef struct rsvi_w32_bin {
-    void *head;                     /* free blocks (user pointers), linked */
-    size_t count;                   /* pushes since the last count: at least
-                                       the list's length (pops leave it) */
+    void *hot;                      /* a free block, or NULL */
+    void *head;                     /* more free blocks (user pointers), linked */
+    size_t count;                   /* pushes onto the list since the last
+                                       count: at least its length */
+    size_t unused;
 } rsvi_w32_bin_t;
 
-/* A thread's cache for one heap; valid while heap->key == key.  1 KiB, so
+/* A thread's cache for one heap; valid while heap->key == key.  2 KiB, so
  * the slot index is a shift. */
 typedef struct rsvi_w32_slot {
     rsvi_w32_front_t *heap;         /* never NULL: unused slots name a dummy */
     uint64_t key;
     rsvi_w32_bin_t bins[RSVI_W32_CLASSES];
+    uintptr_t pad[2];
 } rsvi_w32_slot_t;
-
-_Static_assert(sizeof(rsvi_w32_slot_t) == 1024 || sizeof(void *) != 8, "a slot is 1 KiB");
+_Static_assert(sizeof(rsvi_w32_slot_t) == 2048 || sizeof(void *) != 8, "a slot is 2 KiB");
 
 /* A thread's façade state, found through the one façade TLS slot. */
 typedef struct rsvi_w32_tcache {
     rsvi_w32_slot_t slots[RSVI_W32_SLOTS]; /* direct-mapped by heap handle */
-    void *entries;                  /* global.c: cached free handle entries */
-    size_t nentries;
+    void *hot_entry;                /* global.c: a cached free handle entry, or NULL */
+    void *entries;                  /* global.c: more, linked */
+    size_t nentries;                /* entries on the list */
 } rsvi_w32_tcache_t;
 
 /* The run space: one reservation holding every run; [base, base+size) is
@@ -160,11 +168,11 @@ RSV_INLINE rsvi_w32_tcache_t *rsvi_w32_tcache(void)
 }
 
 /* tc's slot for the heap whose record is at h (64 KiB aligned): on 64-bit
- * one shift and one mask, the slots being 1 KiB at the start of tc. */
+ * one shift and one mask, the slots being 2 KiB at the start of tc. */
 RSV_INLINE rsvi_w32_slot_t *rsvi_w32_slot(rsvi_w32_tcache_t *tc, const void *h)
 {
-    if (sizeof(rsvi_w32_slot_t) == 1024)
-        return (rsvi_w32_slot_t *)((char *)tc + (((uintptr_t)h >> 6) & ((uintptr_t)(RSVI_W32_SLOTS - 1) << 10)));
+    if (sizeof(rsvi_w32_slot_t) == 2048)
+        return (rsvi_w32_slot_t *)((char *)tc + (((uintptr_t)h >> 5) & ((uintptr_t)(RSVI_W32_SLOTS - 1) << 11)));
     return &tc->slots[((uintptr_t)h >> 16) & (RSVI_W32_SLOTS - 1)];
 }
 
@@ -173,8 +181,8 @@ RSV_INLINE unsigned rsvi_w32_front_class(size_t n) { return (unsigned)((n + 15) 
 /* s's bin for blocks of n bytes: &s->bins[class of n], as one mask. */
 RSV_INLINE rsvi_w32_bin_t *rsvi_w32_bin(rsvi_w32_slot_t *s, size_t n)
 {
-    if (sizeof(rsvi_w32_bin_t) == 16)
-        return (rsvi_w32_bin_t *)((char *)s->bins + ((n + 15) & ~(size_t)15));
+    if (sizeof(rsvi_w32_bin_t) == 32)
+        return (rsvi_w32_bin_t *)((char *)s->bins + 2 * ((n + 15) & ~(size_t)15));
     return &s->bins[rsvi_w32_front_class(n)];
 }
 
@@ -196,9 +204,12 @@ RSV_INLINE rsvi_w32_run_t *rsvi_w32_run_of(const void *u)
  * to ~2^64 and can never equal idx * stride; a free run has carved 0. */
 RSV_INLINE rsvi_w32_run_t *rsvi_w32_front_run(const void *u)
 {
-    if (!rsvi_w32_in_space(u)) return NULL;
+    uintptr_t at = (uintptr_t)u - RSVI_W32_HDR - (uintptr_t)rsvi_w32_space.base;
+    if (at >= atomic_load_explicit(&rsvi_w32_space.size, memory_order_acquire)) return NULL;
     rsvi_w32_run_t *r = rsvi_w32_run_of(u);
-    uint64_t off = (uint64_t)((uintptr_t)u - RSVI_W32_HDR - (uintptr_t)r - RSVI_W32_RUN_HDR);
+    /* The space is run-aligned: the block's offset in its run is the low
+     * bits of `at` (NULL and the run header wrap to ~2^64). */
+    uint64_t off = (uint64_t)(at & (RSVI_W32_RUN - 1)) - RSVI_W32_RUN_HDR;
     uint32_t idx = (uint32_t)((off * r->recip) >> 32);
     if ((uint64_t)idx * r->stride != off || idx >= atomic_load_explicit(&r->carved, memory_order_relaxed))
         return NULL;
@@ -209,18 +220,27 @@ RSV_INLINE rsvi_w32_run_t *rsvi_w32_front_run(const void *u)
 RSV_INLINE void *rsvi_w32_bin_pop(rsvi_w32_slot_t *s, size_t n)
 {
     rsvi_w32_bin_t *b = rsvi_w32_bin(s, n);
-    void *u = b->head;
-    if (RSV_LIKELY(u != NULL)) b->head = *(void **)u;
+    void *u = b->hot;
+    if (RSV_LIKELY(u != NULL)) {
+        b->hot = NULL;
+        return u;
+    }
+    u = b->head;
+    if (u) b->head = *(void **)u;
     return u;
 }
 
-/* Pushes a vetted front block of run r onto s's bin; 1 when the bin may
- * be over RSVI_W32_BIN_MAX and rsvi_w32_bin_trim must count it. */
+/* Pushes a vetted front block of run r onto s's bin (r: its run; every
+ * block of a bin has the same class); 1 when the bin may be over
+ * RSVI_W32_BIN_MAX and rsvi_w32_bin_trim must count it. */
 RSV_INLINE int rsvi_w32_bin_push(rsvi_w32_slot_t *s, const rsvi_w32_run_t *r, void *u)
 {
     rsvi_w32_bin_t *b = (rsvi_w32_bin_t *)((char *)s + r->bin_off);
-    *(void **)u = b->head;
-    b->head = u;
+    void *old = b->hot;
+    b->hot = u; /* the newest block stays hot: the bin is exactly LIFO */
+    if (RSV_LIKELY(old == NULL)) return 0;
+    *(void **)old = b->head;
+    b->head = old;
     return ++b->count > RSVI_W32_BIN_MAX;
 }
 
