@@ -1077,6 +1077,166 @@ Test(heap, HSu_1_summary, T)
     cr_assert(RsvHeapDestroy(h));
 }
 
+/* ---- the per-thread front (lib/win32/front.c) ------------------------------------ */
+
+typedef struct walk_find {
+    int busy_at, free_covering, entries;
+    size_t busy_bytes;
+} walk_find_t;
+
+/* Walks h: is p listed busy, and is there a free entry covering p? */
+static walk_find_t walk_find(HANDLE h, const void *p)
+{
+    walk_find_t f = {0, 0, 0, 0};
+    PROCESS_HEAP_ENTRY e;
+    memset(&e, 0, sizeof e);
+    while (RsvHeapWalk(h, &e)) {
+        f.entries++;
+        cr_assert_lt(f.entries, 1000000);
+        const char *d = e.lpData;
+        if (e.wFlags == PROCESS_HEAP_ENTRY_BUSY) {
+            f.busy_bytes += e.cbData;
+            if (e.lpData == p) f.busy_at = 1;
+        } else if (e.wFlags == 0 && (const char *)p >= d && (const char *)p < d + e.cbData) {
+            f.free_covering = 1;
+        }
+    }
+    cr_assert_eq(RsvGetLastError(), ERROR_NO_MORE_ITEMS);
+    return f;
+}
+
+static SIZE_T summary_allocated(HANDLE h)
+{
+    HEAP_SUMMARY s;
+    memset(&s, 0, sizeof s);
+    s.cb = sizeof s;
+    cr_assert(RsvHeapSummary(h, 0, &s));
+    return s.cbAllocated;
+}
+
+/* A freed small block sits in this thread's bin, still allocated as far
+ * as the memory behind it goes: every inspection must call it free. */
+static void check_cached_block_reads_free(HANDLE h)
+{
+    char *keep = RsvHeapAlloc(h, 0, 40);
+    char *p = RsvHeapAlloc(h, 0, 100);
+    cr_assert_not_null(p);
+    cr_assert_not_null(keep);
+    walk_find_t before = walk_find(h, p);
+    cr_assert(before.busy_at, "a live block is listed busy");
+    SIZE_T alloc_before = summary_allocated(h);
+    cr_assert(RsvHeapFree(h, 0, p));
+    walk_find_t after = walk_find(h, p);
+    cr_assert_not(after.busy_at, "a block in a bin is not busy");
+    cr_assert(after.free_covering, "a block in a bin is listed as a free entry");
+    cr_assert_eq(after.busy_bytes, before.busy_bytes - 100);
+    cr_assert_eq(summary_allocated(h), alloc_before - 100, "HeapSummary does not count it");
+    RsvSetLastError(0);
+    cr_assert_eq(RsvHeapSize(h, 0, p), (SIZE_T)-1);
+    cr_assert_eq(RsvGetLastError(), ERROR_INVALID_PARAMETER);
+    cr_assert_not(RsvHeapValidate(h, 0, p));
+    cr_assert_not(RsvHeapFree(h, 0, p), "freeing it again fails");
+    cr_assert(RsvHeapValidate(h, 0, NULL));
+    /* The next block of that size is the cached one, live again. */
+    char *q = RsvHeapAlloc(h, 0, 100);
+    cr_assert_eq(q, p);
+    cr_assert_eq(RsvHeapSize(h, 0, q), 100);
+    cr_assert(walk_find(h, q).busy_at);
+    cr_assert(RsvHeapFree(h, 0, q));
+    cr_assert(RsvHeapFree(h, 0, keep));
+}
+
+Test(front, cached_block_is_free_in_walk_summary_size_validate, T)
+{
+    HANDLE h = new_heap(0, 0, 0);
+    check_cached_block_reads_free(h);
+    cr_assert(RsvHeapDestroy(h));
+    check_cached_block_reads_free(RsvGetProcessHeap());
+}
+
+/* Compact counts a cached block's room as free space. */
+Test(front, compact_sees_cached_blocks, T)
+{
+    HANDLE h = new_heap(0, 0, 0);
+    void *p[64];
+    for (int i = 0; i < 64; i++) p[i] = RsvHeapAlloc(h, 0, 500);
+    for (int i = 0; i < 64; i++) cr_assert(RsvHeapFree(h, 0, p[i]));
+    cr_assert_geq(RsvHeapCompact(h, 0), 500);
+    cr_assert(RsvHeapDestroy(h));
+}
+
+/* Blocks of a destroyed heap still in this thread's bins are dropped
+ * unread: a new heap (same handle, its runs recycled) hands out each block
+ * once, and fresh contents survive this thread's later calls. */
+Test(front, destroyed_heap_bins_are_dropped, T)
+{
+    HANDLE x = new_heap(0, 0, 0);
+    void *p[200];
+    for (int i = 0; i < 200; i++) p[i] = RsvHeapAlloc(x, 0, (SIZE_T)(16 + i % 10 * 16));
+    for (int i = 0; i < 200; i++) cr_assert(RsvHeapFree(x, 0, p[i]));
+    cr_assert(RsvHeapDestroy(x));
+    HANDLE z = new_heap(0, 0, 0);
+    enum { N = 3000 };
+    static char *q[N];
+    for (int i = 0; i < N; i++) {
+        SIZE_T n = (SIZE_T)(16 + i % 10 * 16);
+        q[i] = RsvHeapAlloc(z, 0, n);
+        cr_assert_not_null(q[i]);
+        memset(q[i], (int)(i & 0xFF), n);
+    }
+    for (int i = 0; i < N; i++) {
+        SIZE_T n = (SIZE_T)(16 + i % 10 * 16);
+        cr_assert_eq(RsvHeapSize(z, 0, q[i]), n);
+        for (SIZE_T k = 0; k < n; k++) cr_assert_eq((unsigned char)q[i][k], (unsigned char)(i & 0xFF));
+    }
+    for (int i = 0; i < N; i++) cr_assert(RsvHeapFree(z, 0, q[i]));
+    cr_assert(RsvHeapValidate(z, 0, NULL));
+    cr_assert(RsvHeapDestroy(z));
+    /* A stale pointer of the destroyed heap is refused, never trusted. */
+    cr_assert_not(RsvHeapFree(z, 0, p[0]));
+}
+
+/* The front serves heaps with any handle slot: more live heaps than a
+ * thread has slots, used in turn, keep their blocks apart. */
+Test(front, more_heaps_than_slots, T)
+{
+    enum { H = 20, B = 50 };
+    HANDLE h[H];
+    static void *p[H][B];
+    for (int i = 0; i < H; i++) h[i] = new_heap(0, 0, 0);
+    for (int r = 0; r < 3; r++) {
+        for (int i = 0; i < H; i++)
+            for (int j = 0; j < B; j++) {
+                p[i][j] = RsvHeapAlloc(h[i], 0, 64);
+                cr_assert_not_null(p[i][j]);
+                memset(p[i][j], i, 64);
+            }
+        for (int i = 0; i < H; i++)
+            for (int j = 0; j < B; j++) {
+                cr_assert_eq(((unsigned char *)p[i][j])[63], (unsigned char)i);
+                cr_assert_not(RsvHeapFree(h[(i + 1) % H], 0, p[i][j]), "wrong heap refused");
+                cr_assert(RsvHeapFree(h[i], 0, p[i][j]));
+            }
+    }
+    for (int i = 0; i < H; i++) {
+        cr_assert(RsvHeapValidate(h[i], 0, NULL));
+        cr_assert(RsvHeapDestroy(h[i]));
+    }
+}
+
+/* HEAP_ZERO_MEMORY on a block that comes back from a bin is zeroed. */
+Test(front, zero_memory_on_a_cached_block, T)
+{
+    HANDLE h = new_heap(0, 0, 0);
+    unsigned char *p = RsvHeapAlloc(h, 0, 200);
+    memset(p, 0xAB, 200);
+    cr_assert(RsvHeapFree(h, 0, p));
+    unsigned char *q = RsvHeapAlloc(h, HEAP_ZERO_MEMORY, 200);
+    cr_assert_eq(q, p);
+    cr_assert(all_zero(q, 200));
+    cr_assert(RsvHeapDestroy(h));
+}
+
 /* ---- 8. HeapQueryInformation / HeapSetInformation ------------------------------ */
 
 Test(heap, HI_1_fresh_heap_is_standard, T)
