@@ -75,18 +75,20 @@ static c_run_t *c_new_run_locked(rsvi_w32_front_t *f, unsigned cls)
     if (r) {
         f_free_runs = r->next;
     } else {
-        if (!rsvi_w32_space.base) {
+        char *space = (char *)atomic_load_explicit(&rsvi_w32_space.base, memory_order_relaxed);
+        if (!space) {
             void *base = NULL;
             if (rsv_vm_reserve(C_SPACE, C_RUN, 0, &base, NULL) != 0) return NULL;
-            rsvi_w32_space.base = base;
+            space = base;
+            atomic_store_explicit(&rsvi_w32_space.base, (uintptr_t)base, memory_order_relaxed);
         }
         uintptr_t size = atomic_load_explicit(&rsvi_w32_space.size, memory_order_relaxed);
         if (f_fresh + C_RUN > size) {
-            if (size + C_STEP > C_SPACE || rsv_vm_commit(rsvi_w32_space.base + size, C_STEP) != 0)
+            if (size + C_STEP > C_SPACE || rsv_vm_commit(space + size, C_STEP) != 0)
                 return NULL;
             atomic_store_explicit(&rsvi_w32_space.size, size + C_STEP, memory_order_release);
         }
-        r = (c_run_t *)(rsvi_w32_space.base + f_fresh);
+        r = (c_run_t *)(space + f_fresh);
         f_fresh += C_RUN;
     }
     r->cls = cls;

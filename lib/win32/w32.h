@@ -153,7 +153,7 @@ typedef struct rsvi_w32_tcache {
  * committed and stays so (runs of destroyed heaps are purged, never
  * decommitted), so a pointer inside it can be read without faulting. */
 typedef struct rsvi_w32_space {
-    char *base;
+    _Atomic uintptr_t base;         /* set once, before size leaves 0 */
     _Atomic uintptr_t size;         /* committed bytes; 0 before first use */
 } rsvi_w32_space_t;
 extern rsvi_w32_space_t rsvi_w32_space;
@@ -190,8 +190,9 @@ RSV_INLINE rsvi_w32_bin_t *rsvi_w32_bin(rsvi_w32_slot_t *s, size_t n)
  * read); says nothing about u being a block. */
 RSV_INLINE int rsvi_w32_in_space(const void *u)
 {
-    return (uintptr_t)u - RSVI_W32_HDR - (uintptr_t)rsvi_w32_space.base <
-           atomic_load_explicit(&rsvi_w32_space.size, memory_order_acquire);
+    /* size first: its acquire orders the load of base after it. */
+    uintptr_t size = atomic_load_explicit(&rsvi_w32_space.size, memory_order_acquire);
+    return (uintptr_t)u - RSVI_W32_HDR - atomic_load_explicit(&rsvi_w32_space.base, memory_order_relaxed) < size;
 }
 
 RSV_INLINE rsvi_w32_run_t *rsvi_w32_run_of(const void *u)
@@ -204,8 +205,9 @@ RSV_INLINE rsvi_w32_run_t *rsvi_w32_run_of(const void *u)
  * to ~2^64 and can never equal idx * stride; a free run has carved 0. */
 RSV_INLINE rsvi_w32_run_t *rsvi_w32_front_run(const void *u)
 {
-    uintptr_t at = (uintptr_t)u - RSVI_W32_HDR - (uintptr_t)rsvi_w32_space.base;
-    if (at >= atomic_load_explicit(&rsvi_w32_space.size, memory_order_acquire)) return NULL;
+    uintptr_t size = atomic_load_explicit(&rsvi_w32_space.size, memory_order_acquire);
+    uintptr_t at = (uintptr_t)u - RSVI_W32_HDR - atomic_load_explicit(&rsvi_w32_space.base, memory_order_relaxed);
+    if (at >= size) return NULL;
     rsvi_w32_run_t *r = rsvi_w32_run_of(u);
     /* The space is run-aligned: the block's offset in its run is the low
      * bits of `at` (NULL and the run header wrap to ~2^64). */
