@@ -397,6 +397,14 @@ RSV_INLINE void rsvh_used_set(rsvh_page_t *pg, uint32_t v)
 {
     atomic_store_explicit(&pg->used, (uint16_t)v, memory_order_relaxed);
 }
+/* used + d (d = 1 or -1 as uint16_t), stored and returned: in 16 bits all
+ * the way, so no zero-extension between the add and the store. */
+RSV_INLINE uint16_t rsvh_used_add(rsvh_page_t *pg, uint16_t d)
+{
+    uint16_t u = (uint16_t)(atomic_load_explicit(&pg->used, memory_order_relaxed) + d);
+    atomic_store_explicit(&pg->used, u, memory_order_relaxed);
+    return u;
+}
 
 /* ---- alloc.c / page.c ---------------------------------------------------- */
 /* Allocation slow path for tld t: refills the class's page (collecting
@@ -531,7 +539,7 @@ RSV_INLINE rsvh_block_t *rsvh_block_take(rsvh_page_t *pg)
 {
     rsvh_block_t *b = pg->free;
     pg->free = b->next;
-    rsvh_used_set(pg, rsvh_used(pg) + 1);
+    rsvh_used_add(pg, 1);
     b->cookie = 0;
     rsvh_live_set(b);
     return b;
@@ -557,8 +565,7 @@ RSV_INLINE void rsvh_free_push(rsvh_page_t *pg, rsvh_block_t *b, uint64_t *w, ui
     b->next = pg->free;
     b->cookie = ck;
     pg->free = b;
-    uint32_t u = rsvh_used(pg) - 1;
-    rsvh_used_set(pg, u);
+    uint16_t u = rsvh_used_add(pg, (uint16_t)0xFFFF);
     if (RSV_UNLIKELY(u == 0) && pg->sole != RSVH_SOLE)
         rsvh_free_local_slow(atomic_load_explicit(&pg->owner, memory_order_relaxed), pg);
 }
