@@ -9,7 +9,11 @@
  * façade lock (the heap is thread-safe and per-thread cached).  Private
  * heaps are created RSV_HEAP_NO_SERIALIZE and serialised here with a
  * recursive lock, so that HeapLock and per-call HEAP_NO_SERIALIZE behave as
- * kernel32's critical section does (spec HA-11, HL-1..3).
+ * kernel32's critical section does (spec HA-11, HL-1..3).  Small blocks of
+ * both kinds come first from the per-thread front (front.c), whose fast
+ * paths (RsvHeapAlloc, RsvHeapFree) take no lock: HeapLock and the heap
+ * inspections close the heap's gate so other threads' calls take the
+ * locking path instead.
  *
  * Every block carries a 2P-byte header (w32.h) in front of the pointer:
  * the exact requested size and an owner tag.  Blocks of 0x10000*2P-0x1000
