@@ -185,7 +185,7 @@ static void page_retire(rsvh_tld_t *t, rsvh_page_t *pg)
  * next blocks are carved again in address order (page_extend) instead of
  * popped from a list in the order the program freed them: a list freed in
  * random order makes every allocation a dependent cache miss on the next
- * link.  The memory carved again is the memory carved before, so this
+ * link.  A list freed in address order (either way) is kept.  The memory carved again is the memory carved before, so this
  * touches no new page.  Pages carved no further than one extension keep
  * their list (it lies in one 4 KiB page anyway): alloc/free pairs stay off
  * the slow path.  Caller owns pg; all its blocks are free and collected. */
@@ -194,6 +194,16 @@ static void page_rewind(rsvh_page_t *pg)
     uint32_t cap = atomic_load_explicit(&pg->capacity, memory_order_relaxed);
     if ((size_t)cap * pg->block_size <= RSVH_REWIND_MIN) return;
     pg->sole &= (uint8_t)~RSVH_SPREAD;
+    /* The last two blocks freed are neighbours: the blocks went back in
+     * (or against) address order, so the list is as good as a new carve and
+     * carving again would only add a pass of stores.  (Both just written:
+     * no miss.)  A random order leaves them neighbours 2 times in n. */
+    rsvh_block_t *b = pg->free;
+    if (b && b->next) {
+        uintptr_t d = (uintptr_t)b > (uintptr_t)b->next ? (uintptr_t)b - (uintptr_t)b->next
+                                                        : (uintptr_t)b->next - (uintptr_t)b;
+        if (d == pg->block_size) return;
+    }
     pg->free = NULL;
     if (cap > pg->touched) pg->touched = (uint16_t)cap;
     atomic_store_explicit(&pg->capacity, 0, memory_order_relaxed);
