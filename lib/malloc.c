@@ -39,6 +39,13 @@ __attribute__((noinline)) static void free_owned_slow(rsvh_page_t *pg, void *p, 
     if (!rsvh_free_owned_checked(t, pg, (rsvh_block_t *)p)) rsvh_free_any(p, site);   /* reports it */
 }
 
+/* Everything rsv_free's fast path does not take, NULL included (it fails
+ * the segment map's range test): out of line, a tail call. */
+__attribute__((noinline)) static void free_other(void *p, const void *site)
+{
+    if (p) rsvh_free_any(p, site);   /* huge blocks, other heaps, bad pointers, debug */
+}
+
 void *rsv_malloc(size_t size)
 {
     rsvh_tld_t *t = rsvh_tls_get();
@@ -52,27 +59,27 @@ void *rsv_malloc(size_t size)
 
 void rsv_free(void *p)
 {
-    if (!p) return;
     if (RSV_UNLIKELY(rsvh_default_heap.debug)) {
-        rsvh_free_any(p, RSVI_DBG_SITE());
+        free_other(p, RSVI_DBG_SITE());
         return;
     }
-    rsvh_segment_t *seg = rsvh_seg_of(p);
+    rsvh_segment_t *seg = rsvh_seg_of(p);   /* NULL: fails the map's range test */
     if (RSV_LIKELY(rsvh_segmap_has(seg))) {
         /* Any p - seg in 1 .. 4 MiB indexes a descriptor (64 is a zeroed
          * guard); only default-heap pages are owned by a thread's tld, and
          * free or huge descriptors by nobody. */
-        rsvh_page_t *pg = &seg->pages[((uintptr_t)p - (uintptr_t)seg) >> seg->page_shift];
+        rsvh_page_t *pg = rsvh_page_at(seg, p);
         RSVH_OPAQUE(pg);
         rsvh_tld_t *t = rsvh_tls_get();
         if (RSV_LIKELY(atomic_load_explicit(&pg->owner, memory_order_relaxed) == t)) {
             /* Our page: the live bitmap checks p without reading it (see
              * rsvh_free_owned; the same steps, with tail calls). */
             uint64_t *w = rsvh_live_word(seg, p);
-            uint64_t bit = rsvh_live_bit(p);
+            unsigned pos = rsvh_live_pos(p);
+            uint64_t bit = (uint64_t)1 << pos;
             uint64_t word = *w;
             /* A bit covers 16 bytes: p + 8 would find p's. */
-            if (RSV_LIKELY((word & bit) && !((uintptr_t)p & (RSVH_ALIGN - 1)))) {
+            if (RSV_LIKELY(((word >> pos) & 1) && !((uintptr_t)p & (RSVH_ALIGN - 1)))) {
                 if (RSV_UNLIKELY((atomic_load_explicit(&pg->xfree, memory_order_relaxed) | pg->in_full) != 0)) {
                     free_owned_slow(pg, p, RSVI_DBG_SITE());
                     return;
@@ -85,7 +92,7 @@ void rsv_free(void *p)
             return;
         }
     }
-    rsvh_free_any(p, RSVI_DBG_SITE());   /* huge blocks, other heaps, and bad pointers */
+    free_other(p, RSVI_DBG_SITE());
 }
 
 void *rsv_calloc(size_t n, size_t size)

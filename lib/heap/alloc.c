@@ -75,6 +75,7 @@ static void *huge_alloc(rsv_heap_t *h, size_t size, size_t align, int *zero)
         s->cookie = rsvh_cookie(s);
         s->kind = RSVH_HUGE;
         s->page_shift = RSVH_SEG_SHIFT;
+        s->desc_shift = RSVH_SEG_SHIFT - 6;
         s->page_count = 0;
         /* p - 1 masking maps the block to descriptor 0 (or 1 when the block
          * starts at 4 MiB): capacity 0 keeps the small-block check off it. */

@@ -379,6 +379,7 @@ rsvh_page_t *rsvh_page_claim(rsv_heap_t *h, unsigned cls)
         s->cookie = rsvh_cookie(s);
         s->kind = (uint8_t)kind;
         s->page_shift = kind_shift[kind];
+        s->desc_shift = (uint8_t)(kind_shift[kind] - 6);
         s->page_count = (uint16_t)(RSVH_SEG_SIZE >> s->page_shift);
         s->heap = h;
         s->area = a;

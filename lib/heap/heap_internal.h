@@ -154,6 +154,7 @@ typedef struct rsvh_segment {
     uint16_t page_count;
     uint16_t pages_used;
     uint16_t zero;                /* huge: block known to read zero */
+    uint8_t desc_shift;           /* page_shift - 6: see rsvh_page_at */
     rsv_heap_t *heap;
     rsvh_area_t *area;
     size_t index;                 /* first segment index in the area */
@@ -298,6 +299,15 @@ RSV_INLINE rsvh_segment_t *rsvh_seg_of(const void *p)
     return (rsvh_segment_t *)(((uintptr_t)p - 1) & ~(uintptr_t)RSVH_SEG_MASK);
 }
 
+/* The page descriptor for p in seg (p - seg in 1 .. 4 MiB; 64 is a zeroed
+ * guard): ((p - seg) >> page_shift) * 64 is ((p - seg) >> desc_shift) with
+ * the low 6 bits cleared, one shift less. */
+RSV_INLINE rsvh_page_t *rsvh_page_at(rsvh_segment_t *seg, const void *p)
+{
+    uintptr_t off = ((uintptr_t)p - (uintptr_t)seg) >> seg->desc_shift;
+    return (rsvh_page_t *)((char *)seg->pages + (off & ~(uintptr_t)63));
+}
+
 /* 1 when seg is a live segment of some Reservoir heap (never faults). */
 RSV_INLINE int rsvh_segmap_has(const rsvh_segment_t *seg)
 {
@@ -374,6 +384,11 @@ RSV_INLINE uint64_t *rsvh_live_word(rsvh_segment_t *seg, const void *p)
 RSV_INLINE uint64_t rsvh_live_bit(const void *p)
 {
     return (uint64_t)1 << (((uintptr_t)p >> 4) & 63);
+}
+/* p's bit number in its word (bt/btr take it mod 64 anyway). */
+RSV_INLINE unsigned rsvh_live_pos(const void *p)
+{
+    return (unsigned)(((uintptr_t)p >> 4) & 63);
 }
 /* Marks block b (a carved block start) live / not live.  Caller owns its
  * page. */
