@@ -18,7 +18,7 @@ import sys
 
 FAMILY_TEXT = {
     "pair": ("alloc + free at once", "time per pair"),
-    "batch": ("allocate 100,000 then free (LIFO / FIFO / random; 64 B or mixed 16 B-64 KiB)",
+    "batch": ("allocate 100,000 then free (LIFO / FIFO / random; 64 B or mixed 16 B-64 KiB; after one untimed batch)",
               "time per block (alloc + free)"),
     "realloc": ("realloc growth of a vector from 64 B to 64 MiB (x1.125 per step)", "time per growth"),
     "frame": ("game frame: 10,000 mixed objects, then free all (arena: reset)", "time per frame"),
@@ -439,6 +439,9 @@ def readme(d, outdir, charts):
              "(Google Benchmark JSON plus our medians), this README and the charts. "
              "`python3 bench/report.py docs/bench/results.json docs/bench` redraws the report from "
              "the JSON alone.\n")
+    L.append("Thread scaling (1-16 threads, request and cross-thread frees) needs more cores than "
+             "this machine has: `bench/scale` packages the same benchmark program to run on a "
+             "many-core machine, and its report is [scaling.md](scaling.md).\n")
     h = headlines(d)
     if h:
         L.append("## Headline ratios\n")
