@@ -451,6 +451,49 @@ static W32_NOINLINE HGLOBAL w32_trim_null(rsvi_w32_slot_t *s, const rsvi_w32_run
     return NULL;
 }
 
+/* Makes entry e a moveable object of n bytes with data block u (a front
+ * block of the process heap); returns its handle. */
+RSV_INLINE HGLOBAL w32_moveable_make(w32_entry_t *e, char *u, SIZE_T n)
+{
+    rsvi_w32_hdr_t *hdr = (rsvi_w32_hdr_t *)(u - RSVI_W32_HDR);
+    hdr->size = n;
+    hdr->tag = (uintptr_t)e | RSVI_W32_MOVEABLE | RSVI_W32_LIVE;
+    e->ptr = u;
+    atomic_store_explicit(&e->flags, (uintptr_t)(E_USED | E_MOVEABLE), memory_order_release);
+    return w32_handle(e);
+}
+
+/* RsvGlobalAlloc(GMEM_MOVEABLE, n) when the hot entry or the hot block is
+ * missing: from the caches' lists, still without a lock (s: the thread's
+ * live slot of the process heap), else the slow path. */
+static W32_NOINLINE HGLOBAL w32_galloc_lists(rsvi_w32_tcache_t *tc, rsvi_w32_slot_t *s, SIZE_T n)
+{
+    rsvi_w32_bin_t *b = rsvi_w32_bin(s, n);
+    if ((tc->hot_entry || tc->entries) && (b->hot || b->head)) {
+        w32_entry_t *e = tc->hot_entry;
+        if (e) {
+            tc->hot_entry = NULL;
+        } else {
+            e = tc->entries;
+            tc->entries = (w32_entry_t *)atomic_load_explicit(&e->flags, memory_order_relaxed);
+            tc->nentries--;
+        }
+        return w32_moveable_make(e, rsvi_w32_bin_pop(s, n), n);
+    }
+    return w32_galloc(GMEM_MOVEABLE, n, 0);
+}
+
+/* RsvGlobalFree of a moveable object with front data u when the hot entry
+ * is taken: both go back onto the caches' lists. */
+static W32_NOINLINE HGLOBAL w32_gfree_lists(w32_entry_t *e, char *u, rsvi_w32_slot_t *s)
+{
+    rsvi_w32_run_t *r = rsvi_w32_run_of(u);
+    ((rsvi_w32_hdr_t *)(u - RSVI_W32_HDR))->tag = 0;
+    w32_entry_push(e);
+    if (RSV_UNLIKELY(rsvi_w32_bin_push(s, r, u))) rsvi_w32_bin_trim(s, r->cls);
+    return NULL;
+}
+
 /* Mimics kernel32 GlobalAlloc (GL-10..GL-16).  Fast path: a moveable
  * object whose entry and data both come from this thread's caches. */
 HGLOBAL RSV_WINAPI RsvGlobalAlloc(UINT uFlags, SIZE_T dwBytes)
@@ -469,13 +512,9 @@ HGLOBAL RSV_WINAPI RsvGlobalAlloc(UINT uFlags, SIZE_T dwBytes)
         if (RSV_LIKELY(u && e && s->heap == ph)) {
             b->hot = NULL;
             tc->hot_entry = NULL;
-            rsvi_w32_hdr_t *hdr = (rsvi_w32_hdr_t *)(u - RSVI_W32_HDR);
-            hdr->size = dwBytes;
-            hdr->tag = (uintptr_t)e | RSVI_W32_MOVEABLE | RSVI_W32_LIVE;
-            e->ptr = u;
-            atomic_store_explicit(&e->flags, (uintptr_t)(E_USED | E_MOVEABLE), memory_order_release);
-            return w32_handle(e);
+            return w32_moveable_make(e, u, dwBytes);
         }
+        if (s && s->heap == ph) return w32_galloc_lists(tc, s, dwBytes);
     }
     return w32_galloc_slow(uFlags, dwBytes);
 }
@@ -494,7 +533,8 @@ HGLOBAL RSV_WINAPI RsvGlobalFree(HGLOBAL hMem)
         rsvi_w32_tcache_t *tc = rsvi_os_w32_tls_peek();
         rsvi_w32_front_t *ph = (rsvi_w32_front_t *)atomic_load_explicit(&rsvi_w32_reg_process, memory_order_relaxed);
         rsvi_w32_slot_t *s = tc ? rsvi_w32_slot(tc, ph) : NULL;
-        if (RSV_LIKELY(u && s && !tc->hot_entry && s->heap == ph && rsvi_w32_in_space(u))) {
+        if (RSV_LIKELY(u && s && s->heap == ph && rsvi_w32_in_space(u))) {
+            if (RSV_UNLIKELY(tc->hot_entry != NULL)) return w32_gfree_lists(e, u, s);
             e->ptr = NULL;
             atomic_store_explicit(&e->flags, 0, memory_order_release);
             tc->hot_entry = e;

@@ -88,7 +88,7 @@ void rsvi_w32_retag(void *p, uintptr_t owner);
 #define RSVI_W32_RUN ((size_t)64 << 10)   /* a run: blocks of one class, one heap */
 #define RSVI_W32_RUN_HDR ((size_t)64)
 #define RSVI_W32_SLOTS 8u                 /* heaps a thread caches at once */
-#define RSVI_W32_BIN_MAX 128u             /* blocks a bin holds before half go back */
+#define RSVI_W32_BIN_MAX 256u             /* blocks a bin holds before half go back */
 
 /* A run's header (the first 64 bytes of its 64 KiB).  recip/stride/cls are
  * written before any block of the run is handed out; `carved` is 0 while
