@@ -328,6 +328,11 @@ Test(malloc, owner_free_rejects_non_block_starts, .timeout = 10)
     rsv_free(seg + 4096);
     rsv_free(seg + RSVH_HDR - 16);
     cr_assert_eq(err_count, 6);
+    /* The live bitmap at the segment's end. */
+    rsv_free(seg + RSVH_LIVE_OFF);
+    rsv_free(seg + RSVH_LIVE_OFF + 1024);
+    cr_assert_eq(err_count, 8);
+    err_count = 6;
     /* A block of a page never carved that far, and one past the segment. */
     rsv_free(p + 64 * 1000);
     cr_assert_eq(err_count, 7);

@@ -375,7 +375,7 @@ rsvh_page_t *rsvh_page_claim(rsv_heap_t *h, unsigned cls)
         /* The owners' free checks read it: no stale bit may survive from a
          * huge block that held this memory (skipped when it reads zero, so
          * a fresh segment touches none of its 32 KiB). */
-        if (!zero) memset(s->live, 0, sizeof s->live);
+        if (!zero) memset((char *)s + RSVH_LIVE_OFF, 0, RSVH_SEG_SIZE - RSVH_LIVE_OFF);
         s->cookie = rsvh_cookie(s);
         s->kind = (uint8_t)kind;
         s->page_shift = kind_shift[kind];
@@ -425,12 +425,8 @@ chosen:
 
     rsvh_page_t *pg = &s->pages[i];
     uint32_t bs = rsvh_class_size[cls];
-    size_t psize = (size_t)1 << s->page_shift;
-    char *start = (char *)s + (size_t)i * psize;
-    if (i == 0) {
-        start += RSVH_HDR;
-        psize -= RSVH_HDR;
-    }
+    char *start = (char *)s + ((size_t)i << s->page_shift) + (i == 0 ? RSVH_HDR : 0);
+    size_t psize = (size_t)((char *)s + rsvh_page_end_off(s->page_shift, i) - start);
     pg->free = NULL;
     rsvh_used_set(pg, 0);
     pg->block_size = bs;

@@ -10,13 +10,14 @@
  *   |seg 0 |seg 1 |seg 2 .........................................|
  *   each segment is RSVH_SEG_SIZE (4 MiB) and aligned to it:
  *
- *   segment  [header 40 KiB: rsvh_segment_t, page descriptors, live bitmap][page 0 ...][page 1]...
+ *   segment  [header 8 KiB: rsvh_segment_t + page descriptors][page 0 ...]...[last page][live bitmap 32 KiB]
  *     kind SMALL : 64 pages of 64 KiB   blocks    16 B ..   8 KiB
  *     kind MEDIUM:  8 pages of 512 KiB  blocks  >8 KiB .. 64 KiB
  *     kind LARGE :  1 page of 4 MiB     blocks >64 KiB ..  1 MiB
  *     kind HUGE  :  a span of n segments holding one block > 1 MiB (or a
  *                   block with an alignment the classes cannot give)
- *   Page 0 starts after the header; a huge block starts at huge_block.
+ *   Page 0 starts after the header, the last page ends where the live
+ *   bitmap starts (paged kinds); a huge block starts at huge_block.
  *
  * Finding metadata from a pointer (no per-block header):
  *   seg  = (p - 1) & ~(SEG_SIZE - 1)    (p - 1 so that a huge block aligned
@@ -32,7 +33,8 @@
  * ground truth any thread may check (rsvh_check_block), but reading it is a
  * cache miss when the block is cold, so the owner's free reads instead
  *
- * the live bitmap: seg->live has one bit per 16 B of the segment, set
+ * the live bitmap: the segment's last 32 KiB hold one bit per 16 B of the
+ * segment (rsvh_live_word), set
  * exactly at the start of every block its page's owner handed out and has
  * not seen freed (p must also be 16-byte aligned: p + 8 finds p's bit).
  * A bit word covers 1 KiB, inside one page (pages start
@@ -41,8 +43,9 @@
  * neither freed locally nor collected from the remote lists.  A block a
  * remote thread freed keeps its bit until the owner collects it from xfree
  * or its delayed list; so while the page has pending remote frees
- * (xfree != 0) or is in the full queue (its remote frees go to the delayed
- * list), the owner's free also reads the cookie (rsvh_free_owned).  Remote
+ * (xfree != 0), or is in the full queue while the owner's delayed list
+ * (where remote frees into full pages go) is not empty, the owner's free
+ * also reads the cookie (rsvh_free_owned_checked).  Remote
  * frees (rsvh_free_remote) keep the cookie check: every free, local or
  * remote, writes the cookie, so a block freed by its owner and then by
  * another thread is caught there, and one freed remotely and then by its
@@ -84,7 +87,7 @@
 #define RSVH_SEG_SHIFT 22
 #define RSVH_SEG_SIZE ((size_t)1 << RSVH_SEG_SHIFT)
 #define RSVH_SEG_MASK (RSVH_SEG_SIZE - 1)
-#define RSVH_HDR ((size_t)40 << 10)       /* segment header bytes (a multiple of 8 KiB) */
+#define RSVH_HDR ((size_t)8192)           /* segment header bytes */
 #define RSVH_MAX_PAGES 64
 #define RSVH_CLASSES 60
 #define RSVH_SMALL_MAX ((size_t)8 << 10)  /* largest block in a SMALL page */
@@ -97,9 +100,18 @@
 /* Alignments the size classes give for free: power-of-two classes are
  * aligned to min(class size, 8 KiB) because every page starts on 8 KiB. */
 #define RSVH_CLASS_ALIGN_MAX ((size_t)8192)
-/* Live bitmap words: one bit per 16 B of a segment, plus a zero guard word
- * for a pointer exactly 4 MiB past the segment (p - 1 masking). */
-#define RSVH_LIVE_WORDS (RSVH_SEG_SIZE / 16 / 64 + 1)
+/* The live bitmap of a paged segment: one bit per 16 B of the segment, in
+ * its last 32 KiB (not after the header: page 0, the page a class takes
+ * first, keeps its 56 KiB; the last page, taken last, has 32 KiB). */
+#define RSVH_LIVE_WORDS (RSVH_SEG_SIZE / 16 / 64)
+#define RSVH_LIVE_OFF (RSVH_SEG_SIZE - RSVH_LIVE_WORDS * 8)
+
+/* Offset from the segment of the end of page i (page_shift sh). */
+RSV_INLINE size_t rsvh_page_end_off(unsigned sh, unsigned i)
+{
+    size_t e = (size_t)(i + 1) << sh;
+    return e > RSVH_LIVE_OFF ? RSVH_LIVE_OFF : e;
+}
 
 enum rsvh_kind { RSVH_SMALL = 0, RSVH_MEDIUM = 1, RSVH_LARGE = 2, RSVH_HUGE = 3, RSVH_KINDS_PAGED = 3 };
 
@@ -166,10 +178,6 @@ typedef struct rsvh_segment {
     /* One more than the most pages: a pointer at exactly 4 MiB past a SMALL
      * segment maps to descriptor 64, a zeroed guard that nothing uses. */
     _Alignas(64) rsvh_page_t pages[RSVH_MAX_PAGES + 1];
-    /* Paged kinds: bit (off / 16) % 64 of live[off / 1024] is set at a block
-     * start its owner has handed out (see the top of this file).  Owner-only;
-     * zero in a new segment; unused (never read) in a huge segment. */
-    uint64_t live[RSVH_LIVE_WORDS];
 } rsvh_segment_t;
 
 /* An area: one region carved into segments.  Its header lives in the
@@ -233,6 +241,7 @@ _Static_assert(sizeof(rsvh_page_t) == 64 || sizeof(void *) != 8, "page descripto
 _Static_assert(sizeof(rsvh_segment_t) <= RSVH_HDR,
                "segment header fits before page 0");
 _Static_assert(RSVH_HDR % RSVH_CLASS_ALIGN_MAX == 0, "page 0 starts on 8 KiB");
+_Static_assert(RSVH_LIVE_OFF % 1024 == 0, "a bitmap word never covers two pages");
 
 /* Hides how a pointer was computed from the compiler, so it keeps one base
  * register for it instead of re-deriving field addresses from its parts
@@ -375,11 +384,15 @@ RSV_INLINE int rsvh_check_block(rsvh_segment_t *seg, const void *p, rsvh_page_t 
 }
 
 /* ---- the live bitmap (owner only) ----------------------------------------- */
-/* The bitmap word holding p's bit; p - seg in 1 .. 4 MiB (seg from
- * rsvh_seg_of(p)). */
+/* The bitmap word holding p's bit; p - seg in 1 .. 4 MiB - 1 (seg from
+ * rsvh_seg_of(p); p on a page owned by the caller, so never 4 MiB: that
+ * maps to the ownerless guard descriptor).  Bit (off / 16) % 64 of word
+ * off / 1024 is set at a block start its owner has handed out (see the top
+ * of this file).  Owner-only; zero in a new segment; unused (never read) in
+ * a huge segment, whose block covers it. */
 RSV_INLINE uint64_t *rsvh_live_word(rsvh_segment_t *seg, const void *p)
 {
-    return &seg->live[((uintptr_t)p - (uintptr_t)seg) >> 10];
+    return (uint64_t *)((char *)seg + RSVH_LIVE_OFF) + (((uintptr_t)p - (uintptr_t)seg) >> 10);
 }
 RSV_INLINE uint64_t rsvh_live_bit(const void *p)
 {

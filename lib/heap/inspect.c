@@ -78,7 +78,7 @@ static int insp_page(rsv_heap_t *h, rsvh_segment_t *s, rsvh_page_t *pg, unsigned
     size_t psize = (size_t)1 << s->page_shift;
     char *start = (char *)s + (size_t)i * psize + (i == 0 ? RSVH_HDR : 0);
     if (rsvh_page_start(pg) != start) return bad(msg, n, "heap: page start is wrong");
-    if (pg->reserved != (psize - (i == 0 ? RSVH_HDR : 0)) / pg->block_size)
+    if (pg->reserved != (size_t)((char *)s + rsvh_page_end_off(s->page_shift, i) - start) / pg->block_size)
         return bad(msg, n, "heap: page block count is wrong");
     uint32_t cap = atomic_load_explicit(&pg->capacity, memory_order_relaxed);
     if (cap > pg->reserved) return bad(msg, n, "heap: page carved past its end");
@@ -243,7 +243,7 @@ static int walk_page(rsv_heap_t *h, walk_ctx_t *w, rsvh_segment_t *s, rsvh_page_
 {
     size_t psize = (size_t)1 << s->page_shift;
     char *pstart = (char *)s + (size_t)i * psize + (i == 0 ? RSVH_HDR : 0);
-    char *pend = (char *)s + (size_t)(i + 1) * psize;
+    char *pend = (char *)s + rsvh_page_end_off(s->page_shift, i);
     if (pg->block_size == 0) return walk_emit(w, pstart, (size_t)(pend - pstart), RSV_WALK_BLOCK_FREE, 1);
     uint64_t bits[4096 / 64];
     uint32_t cap = atomic_load_explicit(&pg->capacity, memory_order_relaxed);

@@ -245,8 +245,16 @@ void rsvh_free_local_slow(rsvh_tld_t *t, rsvh_page_t *pg)
 int rsvh_free_owned_checked(rsvh_tld_t *t, rsvh_page_t *pg, rsvh_block_t *b)
 {
     /* Its live bit is set, but a remote thread may have freed it into
-     * xfree or our delayed list: only the cookie tells. */
-    if (b->cookie == rsvh_cookie(b)) return 0;
+     * xfree or (pg in the full queue) our delayed list: then only the
+     * cookie tells.  With both empty the bit is the truth, and a page that
+     * merely sits in the full queue costs no read of the (cold) block (a
+     * class with few spare blocks frees into parked pages at most steps). */
+    /* xfree: a pending block, or a remote thread DELAYING (pushing onto
+     * our delayed list); the DELAY tag alone only says pg is parked. */
+    if (((atomic_load_explicit(&pg->xfree, memory_order_relaxed) & ~(uintptr_t)RSVH_DELAY) != 0 ||
+         atomic_load_explicit(&t->delayed, memory_order_relaxed) != NULL) &&
+        b->cookie == rsvh_cookie(b))
+        return 0;
     rsvh_free_local(t, pg, b);
     return 1;
 }
