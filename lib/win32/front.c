@@ -64,7 +64,6 @@ static void c_slot_reset(rsvi_w32_slot_t *s)
 {
     s->heap = &f_none;
     s->key = 1;
-    s->last = NULL;
 }
 
 /* Caller holds f_lock.  A run for class cls of front f (recycled or
@@ -252,7 +251,6 @@ void rsvi_w32_slot_claim(rsvi_w32_slot_t *s, rsvi_w32_front_t *f)
         for (unsigned c = 0; c < RSVI_W32_CLASSES; c++) c_give_back_locked(s, c, (size_t)-1);
         s->heap = f;
         s->key = f->key;
-        s->last = NULL;
     }
     rsvi_unlock(&f_lock);
 }

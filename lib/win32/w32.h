@@ -136,12 +136,8 @@ typedef struct rsvi_w32_bin {
 typedef struct rsvi_w32_slot {
     rsvi_w32_front_t *heap;         /* never NULL: unused slots name a dummy */
     uint64_t key;
-    /* The block the fast path handed out last: a block start of a run of
-     * this heap by construction, so HeapFree of it needs no vetting (its
-     * tag is still checked).  Reset whenever the slot changes heap. */
-    void *last;
-    uintptr_t unused;
     rsvi_w32_bin_t bins[RSVI_W32_CLASSES];
+    uintptr_t pad[2];
 } rsvi_w32_slot_t;
 _Static_assert(sizeof(rsvi_w32_slot_t) == 2048 || sizeof(void *) != 8, "a slot is 2 KiB");
 
