@@ -17,11 +17,12 @@
  * Each heap's record starts with its rsvi_w32_front_t: a unique 64-bit key
  * (never reused), the gate the fast paths check, its runs, and per-class
  * lists of blocks that bins gave back.  Each thread holds RSVI_W32_SLOTS
- * slots, direct-mapped by handle; a slot is {heap, key, bins}.  A slot whose
- * heap no longer carries its key belongs to a destroyed heap: its bins are
- * dropped without being read (their links live in the dead heap's runs).
- * Free blocks link through their first user word with tag 0, so a cached
- * block reads as freed to every check.
+ * slots, direct-mapped by handle; a slot is {heap, key, bins}, a bin one
+ * hot block in front of a list (the newest block is the hot one: LIFO).  A
+ * slot whose heap no longer carries its key belongs to a destroyed heap:
+ * its bins are dropped without being read (their links live in the dead
+ * heap's runs).  Free blocks link through their first user word with tag
+ * 0, so a cached block reads as freed to every check.
  *
  * HeapDestroy takes the heap's runs back whole: they are purged (their
  * memory goes back to the OS but stays readable) and join the free-run
