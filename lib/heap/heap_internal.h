@@ -31,25 +31,25 @@
  * A free block is  [next | cookie = key ^ address | ...]; allocation clears
  * the cookie, so finding it on free means a double free.  The cookie is the
  * ground truth any thread may check (rsvh_check_block), but reading it is a
- * cache miss when the block is cold, so the owner's free reads instead
+ * cache miss when the block is cold, so the owner's free reads the live
+ * bitmap instead.
  *
- * the live bitmap: the segment's last 32 KiB hold one bit per 16 B of the
- * segment (rsvh_live_word), set
- * exactly at the start of every block its page's owner handed out and has
- * not seen freed (p must also be 16-byte aligned: p + 8 finds p's bit).
- * A bit word covers 1 KiB, inside one page (pages start
- * on 1 KiB multiples), and only that page's owner reads or writes it, so it
- * needs no atomics.  A set bit at p means: p is a block start, carved, and
- * neither freed locally nor collected from the remote lists.  A block a
- * remote thread freed keeps its bit until the owner collects it from xfree
- * or its delayed list; so while the page has pending remote frees
- * (xfree != 0), or is in the full queue while the owner's delayed list
- * (where remote frees into full pages go) is not empty, the owner's free
- * also reads the cookie (rsvh_free_owned_checked).  Remote
- * frees (rsvh_free_remote) keep the cookie check: every free, local or
- * remote, writes the cookie, so a block freed by its owner and then by
- * another thread is caught there, and one freed remotely and then by its
- * owner is caught by the owner's cookie fallback.
+ * Live bitmap: the segment's last 32 KiB hold one bit per 16 B of the
+ * segment (rsvh_live_word), set exactly at the start of every block its
+ * page's owner handed out and has not seen freed (p must also be 16-byte
+ * aligned: p + 8 finds p's bit).  A bit word covers 1 KiB, inside one page
+ * (pages start and end on 1 KiB multiples), and only that page's owner
+ * reads or writes it, so it needs no atomics.  A set bit at p means: p is
+ * a carved block start, neither freed locally nor collected from the
+ * remote lists.  A block a remote thread freed keeps its bit until the
+ * owner collects it from xfree or its delayed list; so while the page has
+ * a pending remote block or a remote thread DELAYING, or is in the full
+ * queue while the owner's delayed list is not empty, the owner's free also
+ * reads the cookie (rsvh_free_owned_checked).  Remote frees
+ * (rsvh_free_remote) keep the cookie check: every free, local or remote,
+ * writes the cookie, so a block freed by its owner and then by another
+ * thread is caught there, and one freed remotely and then by its owner is
+ * caught by the owner's cookie fallback.
  *
  * Threads (default heap): each thread owns a rsvh_tld_t with its own pages.
  * A block freed by its page's owner goes straight onto page->free; any other
