@@ -506,3 +506,26 @@ Test(malloc, emptied_pages_are_carved_again_in_address_order, .timeout = 10)
     for (int i = 0; i < N; i++) rsv_free(v[i]);
     cr_assert_eq(rsv_heap_validate(rsv_heap_default(), NULL, NULL, 0), 0);
 }
+
+Test(malloc, validate_checks_the_live_bitmap, .timeout = 10)
+{
+    char *keep = rsv_malloc(64);
+    char *p = rsv_malloc(64);
+    cr_assert_eq(rsv_heap_validate(rsv_heap_default(), NULL, NULL, 0), 0);
+    rsvh_segment_t *seg = rsvh_seg_of(p);
+    uint64_t *w = rsvh_live_word(seg, p);
+    uint64_t saved = *w;
+    char msg[128];
+    *w &= ~rsvh_live_bit(p);   /* a live block without its bit */
+    cr_assert_neq(rsv_heap_validate(rsv_heap_default(), NULL, msg, sizeof msg), 0);
+    cr_assert(strstr(msg, "live bitmap") != NULL, "%s", msg);
+    *w = saved | rsvh_live_bit(p + 16);   /* a bit inside a block */
+    cr_assert_neq(rsv_heap_validate(rsv_heap_default(), NULL, NULL, 0), 0);
+    *w = saved;
+    rsv_free(p);
+    *w |= rsvh_live_bit(p);    /* a free block still marked live */
+    cr_assert_neq(rsv_heap_validate(rsv_heap_default(), NULL, NULL, 0), 0);
+    *w &= ~rsvh_live_bit(p);
+    cr_assert_eq(rsv_heap_validate(rsv_heap_default(), NULL, NULL, 0), 0);
+    rsv_free(keep);
+}
