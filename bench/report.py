@@ -464,7 +464,9 @@ def readme(d, outdir, charts):
         if r:
             L.append("### Memory — peak resident MiB / resident MiB after freeing everything\n")
             L.append("Each cell: one fresh process running the workload twice; peak and final "
-                     "resident size minus the resident size before the first run (%s). " % (
+                     "resident size minus the resident size before the first run, taken once the "
+                     "allocator instance exists and has served one block, so one-time set-up is "
+                     "not counted for any row (%s). " % (
                          "Linux VmHWM/VmRSS" if platform == "linux" else
                          "working set and peak working set from GetProcessMemoryInfo, under Wine") +
                      "Arena, pool and heap rows hold their memory until destroyed: *after* is after "

@@ -39,7 +39,8 @@
  *                 the largest size (steady state, not first touch).
  *   rss/W         runs workload W twice in a fresh process and
  *                 reports peak_kib (peak resident minus the resident size
- *                 before the first run) and after_kib (resident after
+ *                 before the first run, taken once the allocator instance
+ *                 exists and has served one block) and after_kib (resident after
  *                 everything was freed or reset, minus the same baseline).
  *
  * Must never: call the allocator under test outside the measured loop
@@ -577,10 +578,21 @@ RSVB_INLINE void rsvb_w_rss(rsvb_state *st, const rsvb_alloc_t *a, const rsvb_rs
     size_t base = 0, peak = 0, cur = 0;
     void **ptrs = (void **)malloc(RSVB_TABLE_N * sizeof *ptrs);
     if (!ptrs) { rsvb_skip(st, "no memory for the table"); return; }
-    rsvb_rss_reset_peak();
-    if (rsvb_rss(&base, &peak) != 0) { free(ptrs); rsvb_skip(st, "RSS unknown"); return; }
+    /* The instance exists and has served one block before the baseline is
+     * taken: a process malloc (glibc, a preloaded peer) set itself up
+     * before main, so an allocator linked in (rsv_malloc's default heap)
+     * must not have its one-time set-up counted as workload memory either.
+     * The block is freed (or reset) again, so the workload starts empty. */
     void *ctx = rsvb_open(st, a, rp->workload == RSVB_RSS_ENTITIES ? RSVB_ENTITY_SIZE : 0);
     if (!ctx) { free(ptrs); return; }
+    {
+        size_t warm = rp->workload == RSVB_RSS_ENTITIES ? RSVB_ENTITY_SIZE : 16;
+        void *w = a->alloc(ctx, warm);
+        if (w && (a->caps & RSVB_CAP_FREE)) a->free(ctx, w, warm);
+        rsvb_end_batch(a, ctx);
+    }
+    rsvb_rss_reset_peak();
+    if (rsvb_rss(&base, &peak) != 0) { a->destroy(ctx); free(ptrs); rsvb_skip(st, "RSS unknown"); return; }
     while (rsvb_keep_running(st, 1)) {
         for (int i = 0; i < 2; i++)
             if (rsvb_rss_run(a, ctx, ptrs, rp->workload) != 0) {
