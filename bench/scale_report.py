@@ -5,6 +5,7 @@ benchmark, the thread-scaling tables (request/tN, xthread/tN) and the
 single-thread rows measured on the same many-core machine.
 
 Usage: python3 bench/scale_report.py RESULTS_DIR OUT_DIR
+(RESULTS_DIR/note.md, when present, is printed under the method.)
 
 Owns: aggregation and the scaling page.  Must never: measure anything.
 """
@@ -128,6 +129,9 @@ def main():
          "one process heap), allocate 200 small-table objects and free them all; time per request. `xthread/tN` — N "
          "threads share one instance; each allocates 200 objects and hands them to the next thread, which frees them "
          "(blocks freed on another thread); time per block. Single-thread rows as in docs/bench/README.md.", ""]
+    note = os.path.join(src, "note.md")
+    if os.path.exists(note):
+        L += [open(note).read().strip(), ""]
     L += scaling_table(med, "request", "request/tN — time per request (200 objects allocated and freed)")
     L += scaling_table(med, "xthread", "xthread/tN — time per block, blocks freed by another thread")
     L += ["### Single-thread and two-thread rows on the same machine", ""] + single_table(med) + [""]
