@@ -4,8 +4,9 @@
  * with what was allocated, bad pointers (foreign, interior, double free)
  * reported and harmless, capped/zero/executable/no-serialize heaps, thread
  * exit, fork, fault injection at every reserve/commit point, RSS falling
- * after trim, the mapping count after 10^6 random operations, and a seeded
- * random stress against a model of the live blocks.
+ * after trim, the mapping count after 10^6 random operations, a second
+ * round of allocations touching no new memory (the empty page a class
+ * keeps), and a seeded random stress against a model of the live blocks.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -830,6 +832,110 @@ Test(heap, thread_exit_hands_pages_back, .timeout = 30)
     rsv_heap_stats(h, &st);
     cr_assert_eq(st.blocks, st0.blocks);
     cr_assert_leq(st.committed, st0.committed + 4 * MIB);
+    assert_valid(h);
+}
+
+/* ---- the empty page a class keeps ------------------------------------------------ */
+
+/* Resident 4 KiB pages of h's regions (mincore over each reservation). */
+typedef struct regions {
+    char *base[16];
+    size_t size[16];
+    int n;
+} regions_t;
+static int collect_region(void *user, const rsv_heap_walk_entry_t *e)
+{
+    regions_t *r = user;
+    if (e->kind == RSV_WALK_REGION && r->n < 16) {
+        r->base[r->n] = e->addr;
+        r->size[r->n++] = e->size;
+    }
+    return 0;
+}
+static size_t resident_pages(rsv_heap_t *h)
+{
+    regions_t r = {{0}, {0}, 0};
+    cr_assert_eq(rsv_heap_walk(h, collect_region, &r), 0);
+    size_t n = 0;
+    for (int i = 0; i < r.n; i++) {
+        size_t pages = r.size[i] / 4096;
+        unsigned char *vec = malloc(pages);
+        cr_assert_not_null(vec);
+        cr_assert_eq(mincore(r.base[i], pages * 4096, vec), 0);
+        for (size_t k = 0; k < pages; k++) n += vec[k] & 1;
+        free(vec);
+    }
+    return n;
+}
+
+/* 600 blocks of 256 B: two 64 KiB pages carved to their end and a third
+ * carved to a quarter (the 4 KiB pages after that untouched); freed in the
+ * order allocated, which empties the third page last. */
+enum { ROUND_N = 600, ROUND_SIZE = 256 };
+static void round_in_order(rsv_heap_t *h)
+{
+    static void *v[ROUND_N];
+    for (int i = 0; i < ROUND_N; i++) {
+        v[i] = rsv_heap_alloc(h, ROUND_SIZE);
+        cr_assert_not_null(v[i]);
+        *(char *)v[i] = 1;   /* touch the first word, as a program would */
+    }
+    for (int i = 0; i < ROUND_N; i++) rsv_heap_free(h, v[i]);
+}
+
+Test(heap, second_round_touches_no_new_memory, .timeout = 10)
+{
+    warm_up();
+    rsv_heap_t *h = rsv_heap_create(NULL);
+    cr_assert_not_null(h);
+    round_in_order(h);
+    assert_valid(h);
+    size_t first = resident_pages(h);
+    /* The class kept a page carved to its end, not the partly carved one
+     * that emptied last (refilling that one would touch its other 4 KiB
+     * pages), and takes its other pages back from the segment. */
+    round_in_order(h);
+    assert_valid(h);
+    size_t second = resident_pages(h);
+    cr_assert_leq(second, first, "second round: %zu resident pages, first %zu", second, first);
+    /* Trim hands the kept empty page back with the rest: the segment is
+     * released and purged, nothing of it stays resident. */
+    rsv_heap_trim(h);
+    assert_valid(h);
+    cr_assert_eq(resident_pages(h), 0);
+    rsv_heap_stats_t st;
+    rsv_heap_stats(h, &st);
+    cr_assert_eq(st.blocks, 0);
+    rsv_heap_destroy(h);
+}
+
+static void *thread_rounds(void *arg)
+{
+    (void)arg;
+    round_in_order(rsv_heap_default());
+    round_in_order(rsv_heap_default());
+    return NULL;
+}
+
+Test(heap, thread_exit_returns_the_kept_page, .timeout = 30)
+{
+    rsv_heap_t *h = rsv_heap_default();
+    rsv_heap_trim(h);
+    size_t base = resident_pages(h);
+    /* Each thread ends with an empty page kept for the class (and the
+     * class's only page); its exit hands both back, the second thread
+     * starting from the first's pooled state. */
+    for (int k = 0; k < 2; k++) {
+        pthread_t t;
+        cr_assert_eq(pthread_create(&t, NULL, thread_rounds, NULL), 0);
+        pthread_join(t, NULL);
+        assert_valid(h);
+    }
+    rsv_heap_stats_t st;
+    rsv_heap_stats(h, &st);
+    cr_assert_eq(st.blocks, 0);
+    rsv_heap_trim(h);
+    cr_assert_leq(resident_pages(h), base, "the exited threads' pages went back and were purged");
     assert_valid(h);
 }
 

@@ -203,6 +203,10 @@ typedef struct rsvh_tld {
     rsvh_page_t *direct[RSVH_DIRECT];    /* size <= 1024: first page of its class */
     rsvh_queue_t queues[RSVH_CLASSES];   /* pages that may have free blocks */
     rsvh_queue_t full;                   /* pages with none (all classes) */
+    /* SMALL classes with more than one page: the empty page kept (in its
+     * queue) when another empties, the one carved furthest (page.c); a
+     * hint, the page may have been allocated from since.  NULL: none. */
+    rsvh_page_t *spare[RSVH_CLASSES];
     rsv_heap_t *heap;
     _Atomic(rsvh_block_t *) delayed;     /* blocks freed by others into full pages */
     struct rsvh_tld *next_free;          /* tld pool link */
