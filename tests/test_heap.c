@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "heap/heap_internal.h"
 #include "internal.h"
 #include "reservoir/heap.h"
 #include "reservoir/vm.h"
@@ -906,6 +907,61 @@ Test(heap, second_round_touches_no_new_memory, .timeout = 10)
     rsv_heap_stats_t st;
     rsv_heap_stats(h, &st);
     cr_assert_eq(st.blocks, 0);
+    rsv_heap_destroy(h);
+}
+
+/* The carve step of a page: the blocks carved (capacity) of p's page. */
+static unsigned carved_of(void *p)
+{
+    rsvh_segment_t *seg = rsvh_seg_of(p);
+    return atomic_load_explicit(&rsvh_page_at(seg, p)->capacity, memory_order_relaxed);
+}
+
+/* 2 KiB blocks (pages start on 8 KiB, so two per 4 KiB page).  A fresh
+ * page carves the blocks of one 4 KiB page at a time; a page carved before
+ * (kept and rewound, or handed back to its live segment and claimed again
+ * for the class) carves up to 16 of its resident blocks at once; a page
+ * of a segment that was released (and purged) starts over. */
+Test(heap, carved_pages_refill_in_bigger_steps, .timeout = 10)
+{
+    enum { N = 100, SZ = 2048 };
+    static void *v[N];
+    rsv_heap_t *h = rsv_heap_create(NULL);
+    cr_assert_not_null(h);
+    for (int i = 0; i < N; i++) {
+        v[i] = rsv_heap_alloc(h, SZ);
+        cr_assert_not_null(v[i]);
+        *(char *)v[i] = 1;
+        if (i == 0) cr_assert_eq(carved_of(v[0]), 2, "a fresh page carves one 4 KiB page");
+    }
+    for (int i = 0; i < N; i++) rsv_heap_free(h, v[i]);
+    size_t first = resident_pages(h);
+    unsigned pages = 0;
+    for (int i = 0; i < N; i++) {
+        v[i] = rsv_heap_alloc(h, SZ);
+        cr_assert_not_null(v[i]);
+        *(char *)v[i] = 1;
+        rsvh_segment_t *seg = rsvh_seg_of(v[i]);
+        /* The kept page still holds its list (freed in address order, see
+         * page_rewind); the others come back from the segment. */
+        if (i > 0 && rsvh_page_at(seg, v[i]) != rsvh_page_at(rsvh_seg_of(v[i - 1]), v[i - 1])) {
+            /* Round one carved N - i blocks (an even count) of the last page. */
+            unsigned want = N - i < 16 ? (unsigned)(N - i) : 16;
+            cr_assert_eq(carved_of(v[i]), want, "block %d: a page carved before refills %u blocks", i, want);
+            pages++;
+        }
+    }
+    cr_assert_geq(pages, 2);
+    assert_valid(h);
+    cr_assert_leq(resident_pages(h), first, "the bigger steps touch no new memory");
+    for (int i = 0; i < N; i++) rsv_heap_free(h, v[i]);
+    rsv_heap_trim(h);
+    cr_assert_eq(resident_pages(h), 0);
+    v[0] = rsv_heap_alloc(h, SZ);
+    cr_assert_not_null(v[0]);
+    cr_assert_eq(carved_of(v[0]), 2, "a page of a released segment starts over");
+    rsv_heap_free(h, v[0]);
+    assert_valid(h);
     rsv_heap_destroy(h);
 }
 

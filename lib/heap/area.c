@@ -395,6 +395,7 @@ rsvh_page_t *rsvh_page_claim(rsv_heap_t *h, unsigned cls)
             atomic_store_explicit(&d->capacity, 0, memory_order_relaxed);
             atomic_store_explicit(&d->used, 0, memory_order_relaxed);
             d->block_size = 0;
+            d->touched = 0;   /* the memory may have been purged meanwhile */
             atomic_store_explicit(&d->owner, NULL, memory_order_relaxed);
             if (k >= s->page_count) d->start_off = 0;
         }
@@ -424,6 +425,10 @@ chosen:
     if (!s->free_mask) seg_avail_remove(h, s);
 
     rsvh_page_t *pg = &s->pages[i];
+    /* The same class on the same page lays its blocks out as before: the
+     * first `touched` of them were carved while this segment was live, so
+     * they are resident (page_extend carves them in bigger steps). */
+    uint16_t touched = pg->cls == cls && pg->start_off != 0 ? pg->touched : 0;
     uint32_t bs = rsvh_class_size[cls];
     char *start = (char *)s + ((size_t)i << s->page_shift) + (i == 0 ? RSVH_HDR : 0);
     size_t psize = (size_t)((char *)s + rsvh_page_end_off(s->page_shift, i) - start);
@@ -435,7 +440,7 @@ chosen:
     page_magic(pg, bs);
     pg->cls = (uint8_t)cls;
     pg->in_full = 0;
-    pg->touched = 0;
+    pg->touched = touched;
     pg->sole = 0;
     atomic_store_explicit(&pg->owner, NULL, memory_order_relaxed);
     pg->start_off = (uint32_t)(start - (char *)s);
@@ -449,6 +454,8 @@ void rsvh_page_release(rsv_heap_t *h, rsvh_page_t *pg)
     rsvh_segment_t *s = (rsvh_segment_t *)((uintptr_t)pg & ~(uintptr_t)RSVH_SEG_MASK);
     unsigned i = (unsigned)(pg - s->pages);
     RSV_ASSERT_INV(rsvh_used(pg) == 0 && !((s->free_mask >> i) & 1));
+    uint32_t cap = atomic_load_explicit(&pg->capacity, memory_order_relaxed);
+    if (cap > pg->touched) pg->touched = (uint16_t)cap;   /* see rsvh_page_claim */
     pg->block_size = 0;
     atomic_store_explicit(&pg->capacity, 0, memory_order_relaxed);
     atomic_store_explicit(&pg->owner, NULL, memory_order_relaxed);

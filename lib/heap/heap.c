@@ -17,11 +17,14 @@
 uintptr_t rsvh_key;
 struct rsv_heap rsvh_default_heap;
 rsvh_page_t rsvh_page_empty;
+_Static_assert(RSVH_DIRECT == 4 * 64 + 1, "rsvh_tld_empty.direct lists RSVH_DIRECT entries");
 rsvh_tld_t rsvh_tld_empty = {
     .direct = {
 #define E1 &rsvh_page_empty
 #define E8 E1, E1, E1, E1, E1, E1, E1, E1
-        E8, E8, E8, E8, E8, E8, E8, E8, E1
+#define E64 E8, E8, E8, E8, E8, E8, E8, E8
+        E64, E64, E64, E64, E1
+#undef E64
 #undef E8
 #undef E1
     },

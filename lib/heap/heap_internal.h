@@ -93,7 +93,7 @@
 #define RSVH_SMALL_MAX ((size_t)8 << 10)  /* largest block in a SMALL page */
 #define RSVH_MEDIUM_MAX ((size_t)64 << 10)
 #define RSVH_LARGE_MAX ((size_t)1 << 20)  /* largest class; bigger is HUGE */
-#define RSVH_DIRECT_MAX 1024              /* sizes with a direct page pointer */
+#define RSVH_DIRECT_MAX 4096              /* sizes with a direct page pointer */
 #define RSVH_DIRECT (RSVH_DIRECT_MAX / 16 + 1)
 #define RSVH_ALIGN 16
 #define RSVH_MAX_ALIGN ((size_t)1 << 30)
@@ -145,7 +145,7 @@ typedef struct rsvh_page {
     uint8_t cls;
     uint8_t in_full;              /* in the owner's full queue */
     uint8_t sole;                 /* RSVH_SOLE | RSVH_SPREAD (page.c) */
-    uint16_t touched;             /* blocks carved before a rewind (page.c): resident */
+    uint16_t touched;             /* blocks carved before a rewind or a release: resident */
     struct rsvh_tld *_Atomic owner; /* NULL: abandoned (or explicit heap not yet set) */
     _Atomic uintptr_t xfree;      /* remote frees | delay state */
     struct rsvh_page *next, *prev;
@@ -200,7 +200,7 @@ typedef struct rsvh_queue {
 
 /* A thread's (default heap) or an explicit heap's allocation state. */
 typedef struct rsvh_tld {
-    rsvh_page_t *direct[RSVH_DIRECT];    /* size <= 1024: first page of its class */
+    rsvh_page_t *direct[RSVH_DIRECT];    /* size <= 4096: first page of its class */
     rsvh_queue_t queues[RSVH_CLASSES];   /* pages that may have free blocks */
     rsvh_queue_t full;                   /* pages with none (all classes) */
     /* SMALL classes with more than one page: the empty page kept (in its
