@@ -17,6 +17,7 @@
 #include "internal.h"
 #include "reservoir/arena.h"
 #include "reservoir/vm.h"
+#include "test_errors.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #  define TEST_ASAN 1
@@ -34,33 +35,6 @@
 
 /* ---- error capture ------------------------------------------------------ */
 
-static int err_count, err_code;
-static const char *err_msg;
-
-static void err_capture(void *user, int code, const char *message)
-{
-    (void)user;
-    err_count++;
-    err_code = code;
-    err_msg = message;
-}
-
-static void err_setup(void)
-{
-    err_count = 0;
-    err_code = 0;
-    err_msg = NULL;
-    rsv_error_handler_t h = { err_capture, NULL };
-    rsv_set_error_handler(h);
-    rsvi_fault_clear();
-}
-
-static void err_teardown(void)
-{
-    rsv_error_handler_t h = { NULL, NULL };
-    rsv_set_error_handler(h);
-    rsvi_fault_clear();
-}
 
 TestSuite(arena, .init = err_setup, .fini = err_teardown, .timeout = 30);
 

@@ -27,6 +27,8 @@
 
 
 #include "test_sanitize.h"
+#include "test_errors.h"
+#include "test_fill.h"
 #include "test_rng.h"
 
 #define KIB ((size_t)1 << 10)
@@ -35,21 +37,6 @@
 
 /* ---- error capture ------------------------------------------------------------ */
 
-static int err_count, err_last;
-static void count_error(void *user, int code, const char *message)
-{
-    (void)user;
-    (void)message;
-    err_count++;
-    err_last = code;
-}
-static void capture_errors(void)
-{
-    rsv_error_handler_t h = {count_error, NULL};
-    rsv_set_error_handler(h);
-    err_count = 0;
-    err_last = 0;
-}
 
 static void assert_valid(rsv_heap_t *h)
 {
@@ -73,18 +60,6 @@ static size_t rand_size(size_t max)
     return s > max ? max : s;
 }
 
-static void fill(void *p, size_t n, unsigned seed)
-{
-    unsigned char *c = p;
-    for (size_t i = 0; i < n; i++) c[i] = (unsigned char)(seed + i * 7);
-}
-static int filled(const void *p, size_t n, unsigned seed)
-{
-    const unsigned char *c = p;
-    for (size_t i = 0; i < n; i++)
-        if (c[i] != (unsigned char)(seed + i * 7)) return 0;
-    return 1;
-}
 
 static long maps_lines(void)
 {
@@ -132,11 +107,11 @@ Test(heap, create_destroy_defaults, .timeout = 10)
 
 Test(heap, create_bad_options, .timeout = 10)
 {
-    capture_errors();
+    err_setup();
     rsv_heap_opts_t o = {0};
     o.flags = 1u << 20;
     cr_assert_null(rsv_heap_create(&o));
-    cr_assert_eq(err_last, EINVAL);
+    cr_assert_eq(err_code, EINVAL);
     o.flags = 0;
     o.max_size = MIB;
     o.initial_commit = 2 * MIB;
@@ -162,12 +137,12 @@ Test(heap, initial_commit_is_committed, .timeout = 10)
 
 Test(heap, default_heap_is_process_wide, .timeout = 10)
 {
-    capture_errors();
+    err_setup();
     rsv_heap_t *d = rsv_heap_default();
     cr_assert_not_null(d);
     cr_assert_eq(d, rsv_heap_default());
     rsv_heap_destroy(d);
-    cr_assert_eq(err_last, EINVAL, "destroying the default heap is refused");
+    cr_assert_eq(err_code, EINVAL, "destroying the default heap is refused");
     void *p = rsv_heap_alloc(d, 100);
     cr_assert_not_null(p);
     cr_assert_eq(rsv_heap_of(p), d);
@@ -218,9 +193,9 @@ Test(heap, size_zero_gives_unique_blocks, .timeout = 10)
 
 Test(heap, null_heap_and_null_pointer, .timeout = 10)
 {
-    capture_errors();
+    err_setup();
     cr_assert_null(rsv_heap_alloc(NULL, 10));
-    cr_assert_eq(err_last, EINVAL);
+    cr_assert_eq(err_code, EINVAL);
     rsv_heap_t *h = rsv_heap_create(NULL);
     rsv_heap_free(h, NULL);
     cr_assert_eq(rsv_heap_usable_size(h, NULL), 0);
@@ -234,7 +209,7 @@ Test(heap, null_heap_and_null_pointer, .timeout = 10)
 
 Test(heap, huge_request_fails_cleanly, .timeout = 10)
 {
-    capture_errors();
+    err_setup();
     rsv_heap_t *h = rsv_heap_create(NULL);
     cr_assert_null(rsv_heap_alloc(h, SIZE_MAX));
     cr_assert_null(rsv_heap_alloc(h, SIZE_MAX / 2));
@@ -274,10 +249,10 @@ Test(heap, aligned_allocations, .timeout = 60)
 
 Test(heap, aligned_bad_alignment, .timeout = 10)
 {
-    capture_errors();
+    err_setup();
     rsv_heap_t *h = rsv_heap_create(NULL);
     cr_assert_null(rsv_heap_alloc_aligned(h, 10, 0));
-    cr_assert_eq(err_last, EINVAL);
+    cr_assert_eq(err_code, EINVAL);
     cr_assert_null(rsv_heap_alloc_aligned(h, 10, 48));
     cr_assert_null(rsv_heap_alloc_aligned(h, 10, 2 * GIB));
     cr_assert_null(rsv_heap_alloc_ex(h, 10, 3, 0));
@@ -287,7 +262,7 @@ Test(heap, aligned_bad_alignment, .timeout = 10)
 
 Test(heap, calloc_zeroes_and_checks_overflow, .timeout = 10)
 {
-    capture_errors();
+    err_setup();
     rsv_heap_t *h = rsv_heap_create(NULL);
     for (size_t s = 16; s <= 4 * MIB; s *= 4) {
         void *d = rsv_heap_alloc(h, s);
@@ -299,7 +274,7 @@ Test(heap, calloc_zeroes_and_checks_overflow, .timeout = 10)
         rsv_heap_free(h, z);
     }
     cr_assert_null(rsv_heap_calloc(h, SIZE_MAX / 2, 3));
-    cr_assert_eq(err_last, ENOMEM);
+    cr_assert_eq(err_code, ENOMEM);
     cr_assert_null(rsv_heap_calloc(h, (size_t)1 << 33, (size_t)1 << 33));
     void *p = rsv_heap_calloc(h, 0, 100);
     cr_assert_not_null(p);
@@ -334,7 +309,7 @@ Test(heap, realloc_keeps_contents, .timeout = 30)
 
 Test(heap, realloc_failure_leaves_block, .timeout = 10)
 {
-    capture_errors();
+    err_setup();
     rsv_heap_t *h = rsv_heap_create(NULL);
     void *p = rsv_heap_alloc(h, 1000);
     fill(p, 1000, 5);
@@ -382,7 +357,7 @@ Test(heap, expand_in_place_or_fail, .timeout = 10)
 
 Test(heap, bad_pointers_are_reported_and_harmless, .timeout = 10)
 {
-    capture_errors();
+    err_setup();
     rsv_heap_t *h = rsv_heap_create(NULL);
     char *p = rsv_heap_alloc(h, 64);
     char *q = rsv_heap_alloc(h, 64);
@@ -393,7 +368,7 @@ Test(heap, bad_pointers_are_reported_and_harmless, .timeout = 10)
 
     rsv_heap_free(h, &on_stack);
     cr_assert_eq(err_count, 1);
-    cr_assert_eq(err_last, EINVAL);
+    cr_assert_eq(err_code, EINVAL);
     rsv_heap_free(h, in_data);
     rsv_heap_free(h, libc);
     rsv_heap_free(h, p + 16);
@@ -432,7 +407,7 @@ Test(heap, bad_pointers_are_reported_and_harmless, .timeout = 10)
 
 Test(heap, block_of_another_heap_is_refused, .timeout = 10)
 {
-    capture_errors();
+    err_setup();
     rsv_heap_t *a = rsv_heap_create(NULL), *b = rsv_heap_create(NULL);
     void *p = rsv_heap_alloc(a, 32);
     rsv_heap_free(b, p);
@@ -572,7 +547,7 @@ Test(heap, validate_finds_corruption, .timeout = 10)
 
 Test(heap, capped_heap_stops_at_max_size, .timeout = 30)
 {
-    capture_errors();
+    err_setup();
     rsv_heap_opts_t o = {0};
     o.max_size = 2 * MIB;
     rsv_heap_t *h = rsv_heap_create(&o);
@@ -588,7 +563,7 @@ Test(heap, capped_heap_stops_at_max_size, .timeout = 30)
         ptrs[n++] = p;
         cr_assert_lt(n, 100000);
     }
-    cr_assert_eq(err_last, ENOMEM);
+    cr_assert_eq(err_code, ENOMEM);
     cr_assert_leq(total, 2 * MIB);
     cr_assert_gt(total, MIB, "most of the cap is usable");
     cr_assert_null(rsv_heap_alloc(h, 3 * MIB));
@@ -655,7 +630,7 @@ Test(heap, executable_heap, .timeout = 10)
 
 Test(heap, no_serialize_and_lock, .timeout = 10)
 {
-    capture_errors();
+    err_setup();
     rsv_heap_opts_t o = {0};
     o.flags = RSV_HEAP_NO_SERIALIZE;
     rsv_heap_t *h = rsv_heap_create(&o);
@@ -677,7 +652,7 @@ Test(heap, no_serialize_and_lock, .timeout = 10)
     rsv_heap_unlock(s);
     cr_assert_eq(err_count, 0);
     rsv_heap_unlock(s);
-    cr_assert_eq(err_last, EPERM, "unlock without holding is reported");
+    cr_assert_eq(err_code, EPERM, "unlock without holding is reported");
     p = rsv_heap_alloc_ex(s, 10, 0, RSV_HEAP_NO_SERIALIZE);
     cr_assert_not_null(p);
     rsv_heap_free(s, p);
@@ -1036,7 +1011,7 @@ static size_t fill_until_failure(rsv_heap_t *h, void **v, size_t count)
 
 Test(heap, fault_injection_explicit_heap, .timeout = 120)
 {
-    capture_errors();
+    err_setup();
     static void *v[200];
     warm_up();
     size_t base = rsvi_vm_reservations();
@@ -1083,7 +1058,7 @@ Test(heap, fault_injection_explicit_heap, .timeout = 120)
 
 Test(heap, fault_injection_default_heap, .timeout = 60)
 {
-    capture_errors();
+    err_setup();
     rsv_heap_t *h = rsv_heap_default();
     static void *v[200];
     static const int kinds[] = {RSVI_FAULT_RESERVE, RSVI_FAULT_COMMIT, RSVI_FAULT_DECOMMIT};
@@ -1222,7 +1197,7 @@ Test(heap, fast_path_keeps_stats_exact, .timeout = 30)
 
 Test(heap, fast_path_cap_counts_class_sizes, .timeout = 30)
 {
-    capture_errors();
+    err_setup();
     rsv_heap_opts_t o = {0};
     o.max_size = 64 * KIB;
     rsv_heap_t *h = rsv_heap_create(&o);
@@ -1231,7 +1206,7 @@ Test(heap, fast_path_cap_counts_class_sizes, .timeout = 30)
     /* 1-byte requests live in the 16-byte class: exactly cap / 16 fit. */
     while (n < 8192 && (v[n] = rsv_heap_alloc(h, 1)) != NULL) n++;
     cr_assert_eq(n, 64 * KIB / 16, "%zu blocks", n);
-    cr_assert_eq(err_last, ENOMEM);
+    cr_assert_eq(err_code, ENOMEM);
     /* A 100-byte request (112-byte class) no longer fits either. */
     rsv_heap_free(h, v[--n]);
     cr_assert_null(rsv_heap_alloc(h, 100));
@@ -1282,7 +1257,7 @@ Test(heap, fast_path_under_heap_lock_recursion, .timeout = 20)
 
 Test(heap, fast_path_refuses_blocks_it_does_not_own, .timeout = 10)
 {
-    capture_errors();
+    err_setup();
     rsv_heap_t *a = rsv_heap_create(NULL), *b = rsv_heap_create(NULL);
     rsv_heap_opts_t o = {0};
     o.flags = RSV_HEAP_NO_SERIALIZE;

@@ -20,22 +20,9 @@
 #include "heap/heap_internal.h"
 #include "reservoir/heap.h"
 #include "reservoir/malloc.h"
+#include "test_errors.h"
 
 
-static int err_count, err_last;
-static void count_error(void *user, int code, const char *message)
-{
-    (void)user;
-    (void)message;
-    err_count++;
-    err_last = code;
-}
-static void capture_errors(void)
-{
-    rsv_error_handler_t h = {count_error, NULL};
-    rsv_set_error_handler(h);
-    err_count = err_last = 0;
-}
 
 static size_t page(void)
 {
@@ -67,7 +54,7 @@ Test(malloc, malloc_zero_is_unique, .timeout = 10)
 
 Test(malloc, malloc_failure_sets_enomem, .timeout = 10)
 {
-    capture_errors();
+    err_setup();
     errno = 0;
     cr_assert_null(rsv_malloc(SIZE_MAX));
     cr_assert_eq(errno, ENOMEM);
@@ -104,7 +91,7 @@ Test(malloc, calloc_zeroes_and_overflows, .timeout = 10)
 
 Test(malloc, realloc_glibc_semantics, .timeout = 10)
 {
-    capture_errors();
+    err_setup();
     char *p = rsv_realloc(NULL, 100);
     cr_assert_not_null(p, "realloc(NULL, n) == malloc(n)");
     for (int i = 0; i < 100; i++) p[i] = (char)i;
@@ -225,13 +212,13 @@ Test(malloc, usable_size, .timeout = 10)
 
 Test(malloc, bad_pointers_reported, .timeout = 10)
 {
-    capture_errors();
+    err_setup();
     int x;
     char *p = rsv_malloc(64);
     rsv_free(&x);
     rsv_free(p + 8);
     cr_assert_eq(err_count, 2);
-    cr_assert_eq(err_last, EINVAL);
+    cr_assert_eq(err_code, EINVAL);
     errno = 0;
     cr_assert_null(rsv_realloc(&x, 10));
     cr_assert_eq(err_count, 3);
@@ -313,7 +300,7 @@ static void assert_blocks_unique(size_t size, size_t n, const void *keep)
 
 Test(malloc, owner_free_rejects_non_block_starts, .timeout = 10)
 {
-    capture_errors();
+    err_setup();
     char *keep = rsv_malloc(64);   /* keeps the page (and its bits) in use */
     char *p = rsv_malloc(64);
     char *q = rsv_malloc(256);
@@ -321,7 +308,7 @@ Test(malloc, owner_free_rejects_non_block_starts, .timeout = 10)
     rsv_free(p + 16);   /* 16-byte aligned, inside p */
     rsv_free(q + 128);
     cr_assert_eq(err_count, 3);
-    cr_assert_eq(err_last, EINVAL);
+    cr_assert_eq(err_code, EINVAL);
     /* The segment header (descriptors, bitmap) of the segment p lives in. */
     char *seg = (char *)((uintptr_t)p & ~(uintptr_t)RSVH_SEG_MASK);
     rsv_free(seg + 64);
@@ -365,14 +352,14 @@ static void free_on_other_thread(void *p)
 
 Test(malloc, double_free_remote_then_owner, .timeout = 10)
 {
-    capture_errors();
+    err_setup();
     void *keep = rsv_malloc(64);
     void *p = rsv_malloc(64);
     free_on_other_thread(p);       /* p waits on its page's remote list */
     cr_assert_eq(err_count, 0);
     rsv_free(p);                   /* its live bit is still set: the cookie tells */
     cr_assert_eq(err_count, 1, "owner's free of a remotely freed block is a double free");
-    cr_assert_eq(err_last, EINVAL);
+    cr_assert_eq(err_code, EINVAL);
     assert_blocks_unique(64, 2000, keep);
     rsv_free(keep);
     cr_assert_eq(err_count, 1);
@@ -380,7 +367,7 @@ Test(malloc, double_free_remote_then_owner, .timeout = 10)
 
 Test(malloc, double_free_remote_collected_then_owner, .timeout = 10)
 {
-    capture_errors();
+    err_setup();
     void *keep = rsv_malloc(64);
     void *p = rsv_malloc(64);
     free_on_other_thread(p);
@@ -396,7 +383,7 @@ Test(malloc, double_free_remote_collected_then_owner, .timeout = 10)
 
 Test(malloc, double_free_owner_then_remote, .timeout = 10)
 {
-    capture_errors();
+    err_setup();
     void *keep = rsv_malloc(48);
     void *p = rsv_malloc(48);
     rsv_free(p);
@@ -409,7 +396,7 @@ Test(malloc, double_free_owner_then_remote, .timeout = 10)
 
 Test(malloc, double_free_remote_then_remote, .timeout = 10)
 {
-    capture_errors();
+    err_setup();
     void *keep = rsv_malloc(32);
     void *p = rsv_malloc(32);
     free_on_other_thread(p);
@@ -429,7 +416,7 @@ Test(malloc, double_free_of_a_block_in_the_delayed_list, .timeout = 10)
      * to the owner's delayed list instead of the page's. */
     enum { N = 64 };
     void *v[N];
-    capture_errors();
+    err_setup();
     for (int i = 0; i < N; i++) {
         v[i] = rsv_malloc(8192);
         cr_assert_not_null(v[i]);
@@ -463,7 +450,7 @@ Test(malloc, abandoned_page_frees_checked, .timeout = 10)
 {
     /* Blocks of a thread that exited: their page is abandoned, then adopted
      * by this thread; its bits must still say which blocks are live. */
-    capture_errors();
+    err_setup();
     static void *v[100];
     pthread_t th;
     cr_assert_eq(pthread_create(&th, NULL, xt_alloc_100, v), 0);

@@ -14,6 +14,7 @@
 #include "arena_internal.h"
 #include "internal.h"
 #include "reservoir/pool.h"
+#include "test_errors.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #  define TEST_ASAN 1
@@ -32,31 +33,6 @@
 #  define UNPOISON(p, n) ((void)(p), (void)(n))
 #endif
 
-static int err_count, err_code;
-
-static void err_capture(void *user, int code, const char *message)
-{
-    (void)user;
-    (void)message;
-    err_count++;
-    err_code = code;
-}
-
-static void err_setup(void)
-{
-    err_count = 0;
-    err_code = 0;
-    rsv_error_handler_t h = { err_capture, NULL };
-    rsv_set_error_handler(h);
-    rsvi_fault_clear();
-}
-
-static void err_teardown(void)
-{
-    rsv_error_handler_t h = { NULL, NULL };
-    rsv_set_error_handler(h);
-    rsvi_fault_clear();
-}
 
 TestSuite(pool, .init = err_setup, .fini = err_teardown, .timeout = 30);
 

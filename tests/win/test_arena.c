@@ -14,23 +14,9 @@
 #include "internal.h"
 #include "reservoir/arena.h"
 #include "reservoir/vm.h"
+#include "../test_errors.h"
 #include "tap.h"
 
-static int err_count, err_code;
-static void on_error(void *user, int code, const char *message)
-{
-    (void)user;
-    (void)message;
-    err_count++;
-    err_code = code;
-}
-
-static void reset_errors(void)
-{
-    err_count = 0;
-    err_code = 0;
-    rsvi_fault_clear();
-}
 
 static int aligned(const void *p, size_t a)
 {
@@ -39,7 +25,7 @@ static int aligned(const void *p, size_t a)
 
 static void test_create(void)
 {
-    reset_errors();
+    err_reset();
     rsv_arena_t *a = rsv_arena_create(NULL);
     CHECK(a != NULL, "create with NULL options");
     rsv_arena_stats_t s;
@@ -73,7 +59,7 @@ static void test_create(void)
 
 static void test_alloc(void)
 {
-    reset_errors();
+    err_reset();
     rsv_arena_opts_t o = { 0 };
     o.reserve = (size_t)3 << 30;
     o.commit_step = 4096;
@@ -109,7 +95,7 @@ static void test_alloc(void)
 
 static void test_calloc_realloc(void)
 {
-    reset_errors();
+    err_reset();
     rsv_arena_t *a = rsv_arena_create(NULL);
     size_t mark = rsv_arena_pos(a);
     unsigned char *p = rsv_arena_alloc(a, 4096);
@@ -136,7 +122,7 @@ static void test_calloc_realloc(void)
 
 static void test_positions(void)
 {
-    reset_errors();
+    err_reset();
     rsv_arena_opts_t o = { 0 };
     o.retain = 256 << 10;
     rsv_arena_t *a = rsv_arena_create(&o);
@@ -194,7 +180,7 @@ static DWORD WINAPI scratch_thread(LPVOID arg)
 
 static void test_scratch(void)
 {
-    reset_errors();
+    err_reset();
     rsv_temp_t s1 = rsv_scratch_begin(NULL, 0);
     rsv_arena_t *c1[] = { s1.arena };
     rsv_temp_t s2 = rsv_scratch_begin(c1, 1);
@@ -225,7 +211,7 @@ typedef struct { double x, y, z; int id; } vec_t;
 
 static void test_typed(void)
 {
-    reset_errors();
+    err_reset();
     rsv_arena_t *a = rsv_arena_create(NULL);
     vec_t *v = RSV_NEW(a, vec_t);
     vec_t *arr = RSV_NEW_ARRAY(a, vec_t, 100);
@@ -244,7 +230,7 @@ static void test_typed(void)
 
 static void test_limits(void)
 {
-    reset_errors();
+    err_reset();
     rsv_arena_opts_t o = { 0 };
     o.reserve = 1 << 20;
     rsv_arena_t *a = rsv_arena_create(&o);
@@ -257,7 +243,7 @@ static void test_limits(void)
     CHECK(rsv_arena_alloc(a, 10000) != NULL, "usable after pop");
     rsv_arena_destroy(a);
 
-    reset_errors();
+    err_reset();
     o.flags = RSV_ARENA_CHAIN;
     a = rsv_arena_create(&o);
     size_t start = rsv_arena_pos(a);
@@ -306,7 +292,7 @@ static void test_faults(void)
     for (int persistent = 0; persistent < 2; persistent++) {
         int ok = 1;
         for (unsigned n = 1; n <= 8; n++) {
-            reset_errors();
+            err_reset();
             rsv_arena_opts_t o = { 0 };
             o.commit_step = 4096;
             o.retain = 4096;
@@ -338,7 +324,7 @@ static void test_faults(void)
 
 static void test_slow_switch(void)
 {
-    reset_errors();
+    err_reset();
     rsv_arena_t *a = rsv_arena_create(NULL);
     rsvi_arena_set_slow(a, RSVI_ARENA_SLOW_TOOLS, 1);
     char *p = rsv_arena_alloc(a, 10);
@@ -351,7 +337,7 @@ static void test_slow_switch(void)
 
 int main(void)
 {
-    rsv_error_handler_t h = { on_error, NULL };
+    rsv_error_handler_t h = { err_capture, NULL };
     rsv_set_error_handler(h);
     test_create();
     test_alloc();

@@ -20,36 +20,18 @@
 #include "reservoir/heap.h"
 #include "reservoir/malloc.h"
 #include "reservoir/vm.h"
+#include "../test_errors.h"
+#include "../test_fill.h"
 #include "tap.h"
 
 #define MIB ((size_t)1 << 20)
 
-static int err_count, err_last;
-static void count_error(void *user, int code, const char *message)
-{
-    (void)user;
-    (void)message;
-    err_count++;
-    err_last = code;
-}
 
 static int valid(rsv_heap_t *h)
 {
     return rsv_heap_validate(h, NULL, NULL, 0) == 0;
 }
 
-static void fill(void *p, size_t n, unsigned seed)
-{
-    unsigned char *c = p;
-    for (size_t i = 0; i < n; i++) c[i] = (unsigned char)(seed + i * 7);
-}
-static int filled(const void *p, size_t n, unsigned seed)
-{
-    const unsigned char *c = p;
-    for (size_t i = 0; i < n; i++)
-        if (c[i] != (unsigned char)(seed + i * 7)) return 0;
-    return 1;
-}
 
 static void test_sizes_and_alignment(void)
 {
@@ -75,7 +57,7 @@ static void test_sizes_and_alignment(void)
     }
     CHECK(ok, "alignments 1 B .. 64 MiB");
     err_count = 0;
-    CHECK(rsv_heap_alloc_aligned(h, 10, 48) == NULL && err_last == EINVAL, "bad alignment: EINVAL");
+    CHECK(rsv_heap_alloc_aligned(h, 10, 48) == NULL && err_code == EINVAL, "bad alignment: EINVAL");
     CHECK(rsv_heap_alloc(h, SIZE_MAX) == NULL, "impossible size: NULL");
     CHECK(rsv_heap_calloc(h, SIZE_MAX / 2, 4) == NULL, "calloc overflow: NULL");
     CHECK(valid(h), "validates after frees and failures");
@@ -120,7 +102,7 @@ static void test_bad_pointers(void)
     rsv_heap_free(h, p + 16);
     rsv_heap_free(h, p);
     rsv_heap_free(h, p);
-    CHECK(err_count == 3 && err_last == EINVAL, "foreign, interior and double free reported (%d)", err_count);
+    CHECK(err_count == 3 && err_code == EINVAL, "foreign, interior and double free reported (%d)", err_count);
     CHECK(rsv_heap_of(&local) == NULL && rsv_heap_of(p + 16) == NULL, "rsv_heap_of rejects them");
     CHECK(valid(h), "heap intact after bad frees");
     void *a = rsv_heap_alloc(h, 64), *c = rsv_heap_alloc(h, 64);
@@ -366,7 +348,7 @@ static void test_malloc_family(void)
 
 int main(void)
 {
-    rsv_error_handler_t eh = {count_error, NULL};
+    rsv_error_handler_t eh = {err_capture, NULL};
     rsv_set_error_handler(eh);
     test_sizes_and_alignment();
     test_realloc_expand();
