@@ -7,23 +7,7 @@
  * façade through RSV_WIN32_NAMES.  Both print the same lines; compare.py
  * masks addresses and the heap count (Wine's processes own more heaps).
  */
-#ifdef _WIN32
-#  include <windows.h>
-#else
-#  define RSV_WIN32_NAMES
-#  include "reservoir/win32.h"
-#endif
-#include <stdint.h>
-#include <stdio.h>
-#include <string.h>
-
-static int stop(const char *what)
-{
-    printf("Error %s ...\n", what);
-    return 1;
-}
-
-static unsigned long long addr(const void *p) { return (unsigned long long)(uintptr_t)p; }
+#include "article.h"
 
 int main(void)
 {
