@@ -30,6 +30,7 @@
 #include "test_errors.h"
 #include "test_fill.h"
 #include "test_rng.h"
+#include "test_rss.h"
 
 #define KIB ((size_t)1 << 10)
 #define MIB ((size_t)1 << 20)
@@ -73,15 +74,6 @@ static long maps_lines(void)
     return n;
 }
 
-static size_t rss_bytes(void)
-{
-    FILE *f = fopen("/proc/self/statm", "r");
-    unsigned long size = 0, res = 0;
-    if (!f) return 0;
-    if (fscanf(f, "%lu %lu", &size, &res) != 2) res = 0;
-    fclose(f);
-    return (size_t)res * (size_t)sysconf(_SC_PAGESIZE);
-}
 
 /* The metadata region (heap headers) is reserved once per process and kept;
  * baselines are taken after it exists. */
@@ -723,7 +715,7 @@ Test(heap, trim_returns_memory_rss_falls, .timeout = 60)
     rsv_heap_t *h = rsv_heap_default();
     size_t n = 3000;
     void **v = calloc(n, sizeof *v);
-    size_t before = rss_bytes();
+    size_t before = test_rss_bytes();
     for (size_t i = 0; i < n; i++) {
         v[i] = rsv_heap_alloc(h, 64 * KIB + (i % 7) * 1000);
         memset(v[i], 1, 64 * KIB);
@@ -733,11 +725,11 @@ Test(heap, trim_returns_memory_rss_falls, .timeout = 60)
         memset(big, 2, 3 * MIB);
         rsv_heap_free(h, big);
     }
-    size_t high = rss_bytes();
+    size_t high = test_rss_bytes();
     cr_assert_gt(high, before + 150 * MIB, "touched about 200 MiB");
     for (size_t i = 0; i < n; i++) rsv_heap_free(h, v[i]);
     size_t released = rsv_heap_trim(h);
-    size_t after = rss_bytes();
+    size_t after = test_rss_bytes();
     cr_assert_gt(released, 150 * MIB);
     cr_assert_lt(after, high - 150 * MIB, "RSS %zu -> %zu", high, after);
     assert_valid(h);

@@ -21,6 +21,7 @@
 #include "reservoir/malloc.h"
 #include "win/tap.h"
 
+#include "test_rss.h"
 #include "test_sanitize.h"
 #include "test_rng.h"
 
@@ -248,16 +249,6 @@ static void producer_consumer(void)
 
 /* Run as "test_heap_mt env" with RSV_RESERVE=96m and RSV_PURGE_DELAY=0 in
  * the environment (meson test heap_env): the default heap honours them. */
-static size_t rss_now(void)
-{
-    FILE *f = fopen("/proc/self/statm", "r");
-    unsigned long size = 0, res = 0;
-    if (!f) return 0;
-    if (fscanf(f, "%lu %lu", &size, &res) != 2) res = 0;
-    fclose(f);
-    return (size_t)res * 4096;
-}
-
 static int env_checks(void)
 {
     const size_t mib = (size_t)1 << 20;
@@ -268,9 +259,9 @@ static int env_checks(void)
     CHECK(st.reserved == 96 * mib, "RSV_RESERVE=96m sizes the first area (%zu)", st.reserved);
     char *big = rsv_malloc(20 * mib);
     memset(big, 1, 20 * mib);
-    size_t before = rss_now();
+    size_t before = test_rss_bytes();
     rsv_free(big);
-    CHECK(rss_now() + 16 * mib < before, "RSV_PURGE_DELAY=0 purges a released span at once");
+    CHECK(test_rss_bytes() + 16 * mib < before, "RSV_PURGE_DELAY=0 purges a released span at once");
     char *huge = rsv_malloc(200 * mib);
     CHECK(huge != NULL, "a block larger than the area gets an area of its own");
     rsv_free(huge);
