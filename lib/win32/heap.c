@@ -191,7 +191,7 @@ static rsvi_w32_heap_t *w32_tag_heap(uintptr_t tag)
 /* Finds the live façade block at p, in any heap; NULL when p is not one.
  * *known = 1 when a Reservoir heap owns the address (a freed block rather
  * than garbage).  Reads memory only after the heap vouched for it. */
-static rsvi_w32_hdr_t *w32_find(const void *p, int *known)
+static rsvi_w32_hdr_t *w32_find_any(const void *p, int *known)
 {
     uintptr_t u = (uintptr_t)p;
     *known = 0;
@@ -225,6 +225,15 @@ static rsvi_w32_hdr_t *w32_find(const void *p, int *known)
     rsvi_w32_heap_t *h = w32_tag_heap(tag);
     if (!h || w32_heap((HANDLE)h) != h || h->rh != rh) return NULL;
     return hdr;
+}
+
+/* The live block at p when it belongs to h (HeapReAlloc, HeapFree,
+ * HeapSize, HeapValidate, and the process heap for Global*); NULL
+ * otherwise, *known as w32_find_any. */
+static rsvi_w32_hdr_t *w32_find(const rsvi_w32_heap_t *h, const void *p, int *known)
+{
+    rsvi_w32_hdr_t *hdr = w32_find_any(p, known);
+    return hdr && w32_tag_heap(hdr->tag) == h ? hdr : NULL;
 }
 
 /* Allocates a block of n bytes in h tagged with owner (0 = h itself).
@@ -350,9 +359,7 @@ void rsvi_w32_pfree(void *p) { w32_free(rsvi_w32_process_heap(), p); }
 
 rsvi_w32_hdr_t *rsvi_w32_pblock(const void *p, int *known)
 {
-    rsvi_w32_hdr_t *hdr = w32_find(p, known);
-    if (hdr && w32_tag_heap(hdr->tag) != rsvi_w32_process_heap()) return NULL;
-    return hdr;
+    return w32_find(rsvi_w32_process_heap(), p, known);
 }
 
 void rsvi_w32_retag(void *p, uintptr_t owner)
@@ -550,8 +557,8 @@ LPVOID RSV_WINAPI RsvHeapReAlloc(HANDLE hHeap, DWORD dwFlags, LPVOID lpMem, SIZE
     DWORD eff = rsvi_w32_heap_call_flags(h->flags, dwFlags);
     int known;
     w32_lock(h, eff);
-    rsvi_w32_hdr_t *hdr = w32_find(lpMem, &known);
-    if (!hdr || w32_tag_heap(hdr->tag) != h) {
+    rsvi_w32_hdr_t *hdr = w32_find(h, lpMem, &known);
+    if (!hdr) {
         w32_unlock(h, eff);
         rsvi_w32_set_error(ERROR_INVALID_PARAMETER);
         return NULL;
@@ -582,8 +589,8 @@ static W32_NOINLINE BOOL w32_heap_free_slow(HANDLE hHeap, DWORD dwFlags, LPVOID 
     DWORD eff = rsvi_w32_heap_call_flags(h->flags, dwFlags);
     int known;
     w32_lock(h, eff);
-    rsvi_w32_hdr_t *hdr = w32_find(lpMem, &known);
-    if (RSV_UNLIKELY(!hdr || w32_tag_heap(hdr->tag) != h)) {
+    rsvi_w32_hdr_t *hdr = w32_find(h, lpMem, &known);
+    if (RSV_UNLIKELY(!hdr)) {
         w32_unlock(h, eff);
         if (known && atomic_load(&terminate_on_corruption)) rsvi_w32_raise(STATUS_HEAP_CORRUPTION);
         rsvi_w32_set_error(ERROR_INVALID_PARAMETER);
@@ -635,8 +642,8 @@ SIZE_T RSV_WINAPI RsvHeapSize(HANDLE hHeap, DWORD dwFlags, LPCVOID lpMem)
     DWORD eff = rsvi_w32_heap_call_flags(h->flags, dwFlags);
     int known;
     w32_lock(h, eff);
-    rsvi_w32_hdr_t *hdr = w32_find(lpMem, &known);
-    SIZE_T r = (hdr && w32_tag_heap(hdr->tag) == h) ? hdr->size : (SIZE_T)-1;
+    rsvi_w32_hdr_t *hdr = w32_find(h, lpMem, &known);
+    SIZE_T r = hdr ? hdr->size : (SIZE_T)-1;
     w32_unlock(h, eff);
     if (r == (SIZE_T)-1) rsvi_w32_set_error(ERROR_INVALID_PARAMETER);
     return r;
@@ -666,8 +673,7 @@ BOOL RSV_WINAPI RsvHeapValidate(HANDLE hHeap, DWORD dwFlags, LPCVOID lpMem)
         w32_excl_end(h, eff);
     } else {
         w32_lock(h, eff);
-        rsvi_w32_hdr_t *hdr = w32_find(lpMem, &known);
-        ok = hdr && w32_tag_heap(hdr->tag) == h;
+        ok = w32_find(h, lpMem, &known) != NULL;
         w32_unlock(h, eff);
     }
     return ok ? TRUE : FALSE;
