@@ -113,16 +113,17 @@ int main(void)
             if (pthread_create(&t[i], NULL, churn_thread, (void *)(round * 4 + i + 1)) != 0) abort();
         for (int i = 0; i < 4; i++) pthread_join(t[i], NULL);
     }
+    int kept_flat = 1;   /* glibc: nothing to measure, the line still prints */
     if (live) {
         pr.heap_stats(pr.heap_default(), &after);
         size_t grew = after.committed > before.committed ? after.committed - before.committed : 0;
         if (grew > (64u << 20) || after.in_use > before.in_use + (8u << 20)) {
             fprintf(stderr, "early: 200 exited threads grew committed by %zu, in use %zu -> %zu\n", grew,
                     before.in_use, after.in_use);
-            probe_failures++;
+            kept_flat = 0;
         }
     }
-    CHECK(1, "200 short-lived threads");
+    CHECK(kept_flat, "200 short-lived threads: memory of exited threads reused");
     if (atexit(at_exit_alloc) != 0) abort();
     return probe_failures ? 1 : 0;
 }
