@@ -72,19 +72,14 @@ void rsv_free(void *p)
         RSVH_OPAQUE(pg);
         rsvh_tld_t *t = rsvh_tls_get();
         if (RSV_LIKELY(atomic_load_explicit(&pg->owner, memory_order_relaxed) == t)) {
-            /* Our page: the live bitmap checks p without reading it (see
-             * rsvh_free_owned; the same steps, with tail calls). */
-            uint64_t *w = rsvh_live_word(seg, p);
-            unsigned pos = rsvh_live_pos(p);
-            uint64_t bit = (uint64_t)1 << pos;
-            uint64_t word = *w;
-            /* A bit covers 16 bytes: p + 8 would find p's. */
-            if (RSV_LIKELY(((word >> pos) & 1) && !((uintptr_t)p & (RSVH_ALIGN - 1)))) {
-                if (RSV_UNLIKELY((atomic_load_explicit(&pg->xfree, memory_order_relaxed) | pg->in_full) != 0)) {
+            /* Our page: the live bitmap checks p without reading it. */
+            uint64_t *w, word;
+            if (RSV_LIKELY(rsvh_live_ok(seg, p, &w, &word))) {
+                if (RSV_UNLIKELY(!rsvh_page_quiet(pg))) {
                     free_owned_slow(pg, p, RSVI_DBG_SITE());
                     return;
                 }
-                rsvh_free_push(pg, (rsvh_block_t *)p, w, word, bit);
+                rsvh_free_push(pg, (rsvh_block_t *)p, w, word, rsvh_live_bit(p));
                 return;
             }
         } else if (seg->heap == &rsvh_default_heap && rsvh_check_block(seg, p, &pg) == RSVH_OK) {

@@ -380,8 +380,8 @@ RSV_INLINE void *heap_alloc_fast(rsv_heap_t *h, size_t size)
 /* Frees p when it is a live small block of explicit heap h on one of its
  * pages: 1.  0 when p needs the general path (huge, other heap, bad
  * pointer, the default heap, a page in the full queue): nothing changed.
- * Like the owner's free of the heap layer (rsvh_free_owned), it checks p
- * against the segment's live bitmap, so a cold block is written, not read.
+ * Like rsv_free (rsvh_live_ok, rsvh_page_quiet), it checks p against the
+ * segment's live bitmap, so a cold block is written, not read.
  * An explicit heap's pages never have remote frees pending (every free is
  * its owner's, under the lock), so a set bit is the whole check there. */
 RSV_INLINE int heap_free_fast(rsv_heap_t *h, void *p)
@@ -391,17 +391,13 @@ RSV_INLINE int heap_free_fast(rsv_heap_t *h, void *p)
     /* Any p - seg in 1 .. 4 MiB indexes a descriptor.  Explicit heaps own
      * their pages through h->tld; free and huge descriptors are owned by
      * nobody, the default heap's by thread tlds: only h's pages pass. */
-    rsvh_page_t *pg = &seg->pages[((uintptr_t)p - (uintptr_t)seg) >> seg->page_shift];
+    rsvh_page_t *pg = rsvh_page_at(seg, p);
     if (RSV_UNLIKELY(atomic_load_explicit(&pg->owner, memory_order_relaxed) != &h->tld)) return 0;
-    uint64_t *w = rsvh_live_word(seg, p);
-    uint64_t bit = rsvh_live_bit(p);
-    uint64_t word = *w;
-    /* A bit covers 16 bytes: p + 8 would find p's. */
-    if (RSV_UNLIKELY(!(word & bit) || ((uintptr_t)p & (RSVH_ALIGN - 1)))) return 0;
-    if (RSV_UNLIKELY((atomic_load_explicit(&pg->xfree, memory_order_relaxed) | pg->in_full) != 0)) return 0;
+    uint64_t *w, word;
+    if (RSV_UNLIKELY(!rsvh_live_ok(seg, p, &w, &word) || !rsvh_page_quiet(pg))) return 0;
     h->tld.in_use -= pg->block_size;
     h->tld.live_blocks--;
-    rsvh_free_push(pg, (rsvh_block_t *)p, w, word, bit);
+    rsvh_free_push(pg, (rsvh_block_t *)p, w, word, rsvh_live_bit(p));
     return 1;
 }
 

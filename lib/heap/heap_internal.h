@@ -447,7 +447,8 @@ void *rsvh_alloc_slow(rsvh_tld_t *t, size_t size);
 void *rsvh_alloc_aligned(rsvh_tld_t *t, size_t size, size_t align);
 /* A block freed by its owner whose page became empty or was full. */
 void rsvh_free_local_slow(rsvh_tld_t *t, rsvh_page_t *pg);
-/* rsvh_free_owned's path for a page with pending remote frees or in the
+/* The owner's free of a live-bit block on a page that is not quiet
+ * (rsvh_page_quiet: pending remote frees, or in the
  * full queue: checks b's cookie, then frees it.  1, or 0 when b is free
  * already (nothing changed). */
 int rsvh_free_owned_checked(rsvh_tld_t *t, rsvh_page_t *pg, rsvh_block_t *b);
@@ -620,20 +621,26 @@ RSV_INLINE void rsvh_free_local(rsvh_tld_t *t, rsvh_page_t *pg, rsvh_block_t *b)
     rsvh_free_push(pg, b, w, *w, bit);
 }
 
-/* The owner's free: p lies in live segment seg, on page pg, and
- * pg->owner == t.  Frees p and returns 1 when p is a live block; returns 0
- * (nothing changed) when it is not a block start, or is free already.
- * Reads the block itself only while remote frees of pg are pending. */
-RSV_INLINE int rsvh_free_owned(rsvh_tld_t *t, rsvh_segment_t *seg, rsvh_page_t *pg, void *p)
+/* The owner's free check, shared by rsv_free and the explicit heaps' fast
+ * free: p lies in live segment seg on a page its caller owns.  1 when p is
+ * a live block start — its live bit is set and it is 16-byte aligned (a bit
+ * covers 16 bytes: p + 8 would find p's) — with *w and *word set for
+ * rsvh_free_push; 0 (nothing read but the bitmap) when it is not a block
+ * start or is free already. */
+RSV_INLINE int rsvh_live_ok(rsvh_segment_t *seg, const void *p, uint64_t **w, uint64_t *word)
 {
-    uint64_t *w = rsvh_live_word(seg, p);
-    uint64_t bit = rsvh_live_bit(p);
-    uint64_t word = *w;
-    if (RSV_UNLIKELY(!(word & bit) || ((uintptr_t)p & (RSVH_ALIGN - 1)))) return 0;  /* a bit covers 16 B */
-    if (RSV_UNLIKELY((atomic_load_explicit(&pg->xfree, memory_order_relaxed) | pg->in_full) != 0))
-        return rsvh_free_owned_checked(t, pg, (rsvh_block_t *)p);
-    rsvh_free_push(pg, (rsvh_block_t *)p, w, word, bit);
-    return 1;
+    *w = rsvh_live_word(seg, p);
+    *word = **w;
+    return ((*word >> rsvh_live_pos(p)) & 1) && !((uintptr_t)p & (RSVH_ALIGN - 1));
+}
+
+/* 1 when the owner may push onto pg's list on the spot: no remote free is
+ * pending (a block another thread freed keeps its live bit until the
+ * owner collects it, so only the cookie tells it apart then) and pg is not
+ * parked in the full queue.  Otherwise rsvh_free_owned_checked decides. */
+RSV_INLINE int rsvh_page_quiet(const rsvh_page_t *pg)
+{
+    return (atomic_load_explicit(&((rsvh_page_t *)pg)->xfree, memory_order_relaxed) | pg->in_full) == 0;
 }
 
 #endif /* RSV_HEAP_INTERNAL_H */
