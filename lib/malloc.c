@@ -49,8 +49,9 @@ __attribute__((noinline)) static void free_other(void *p, const void *site)
 void *rsv_malloc(size_t size)
 {
     rsvh_tld_t *t = rsvh_tls_get();
-    /* Debug hook (issue 7): one predictable branch. */
-    if (RSV_LIKELY(!rsvh_default_heap.debug && size <= RSVH_DIRECT_MAX)) {
+    /* The debug hook (issue 7) and the size limit in one predictable
+     * branch: fast_below is 0 while the hook is on. */
+    if (RSV_LIKELY(size < rsvh_default_heap.fast_below)) {
         rsvh_page_t *pg = t->direct[(size + 15) >> 4];
         if (RSV_LIKELY(pg->free != NULL)) return rsvh_block_take(pg);
     }

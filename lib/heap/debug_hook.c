@@ -92,6 +92,7 @@ int rsvi_heap_debug_attach(rsv_heap_t *h, const rsv_debug_opts_t *o)
     /* Last: from here on the entry points divert. */
     atomic_thread_fence(memory_order_release);
     h->debug = 1;
+    h->fast_below = 0;   /* rsv_malloc's fast path (see struct rsv_heap) */
     return 0;
 #else
     (void)h;
@@ -104,6 +105,7 @@ void rsvi_heap_debug_detach(rsv_heap_t *h, const void *site)
 {
     if (!h->dbg) return;
     h->debug = 0;
+    if (h->is_default) h->fast_below = RSVH_DIRECT_MAX + 1;
     (void)rsvi_dbg_destroy(h->dbg, site);
     h->dbg = NULL;
     atomic_fetch_sub(&rsvi_heap_debug_count, 1);

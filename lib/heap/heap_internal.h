@@ -218,6 +218,11 @@ typedef struct rsvh_tld {
 struct rsv_heap {
     unsigned debug;       /* hook word for the debug layer (issue 7); 0 = off */
     void *dbg;            /* the debug layer's state (rsvi_dbg_t) while debug != 0 */
+    /* Default heap: rsv_malloc takes its direct fast path for sizes below
+     * this, RSVH_DIRECT_MAX + 1 while the debug hook is off and 0 while it
+     * is on (one compare instead of a flag test and a size test); 0 in
+     * explicit heaps, which do not read it. */
+    size_t fast_below;
     unsigned flags;       /* RSV_HEAP_* */
     int is_default;
     rsvi_rlock_t api_lock;   /* explicit serialized heaps: held across each call */
