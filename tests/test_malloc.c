@@ -114,6 +114,40 @@ Test(malloc, realloc_glibc_semantics, .timeout = 10)
     cr_assert_eq(err_count, 1, "so freeing it again is a reported double free");
 }
 
+/* Realloc growth past 256 KiB moves once, into a span of its own, and
+ * then grows in place: a LARGE class would copy the block at each class
+ * boundary and keep every class page it left resident (docs/heap.md,
+ * rss/realloc).  Shrinking back moves into the classes, from a span of
+ * more than one segment or below 256 KiB. */
+Test(malloc, realloc_growth_takes_a_span, .timeout = 10)
+{
+    size_t cap = (size_t)200 << 10;
+    unsigned char *p = rsv_malloc(cap);
+    cr_assert_not_null(p);
+    for (size_t i = 0; i < cap; i++) p[i] = (unsigned char)(i * 7);
+    unsigned char *q = rsv_realloc(p, (size_t)300 << 10);
+    cr_assert_not_null(q);
+    cr_assert_gt(rsv_malloc_usable_size(q), (size_t)1 << 20, "growth past 256 KiB takes a span");
+    for (size_t s = (size_t)300 << 10; s <= ((size_t)6 << 20); s += s / 8) {
+        unsigned char *r = rsv_realloc(q, s);
+        cr_assert_not_null(r);
+        if (s < ((size_t)4 << 20) - 8192) cr_assert_eq(r, q, "grows in place to %zu", s);
+        q = r;
+    }
+    for (size_t i = 0; i < cap; i++) cr_assert_eq(q[i], (unsigned char)(i * 7), "contents at %zu", i);
+    unsigned char *r = rsv_realloc(q, (size_t)600 << 10);
+    cr_assert_not_null(r);
+    cr_assert_leq(rsv_malloc_usable_size(r), (size_t)1 << 20, "a shrink from a longer span moves");
+    r = rsv_realloc(r, (size_t)700 << 10);
+    cr_assert_gt(rsv_malloc_usable_size(r), (size_t)1 << 20, "and growing again takes a span");
+    unsigned char *s1 = rsv_realloc(r, (size_t)500 << 10);
+    cr_assert_eq(s1, r, "a one-segment span shrinks in place above 256 KiB");
+    r = rsv_realloc(s1, (size_t)100 << 10);
+    cr_assert_leq(rsv_malloc_usable_size(r), (size_t)128 << 10, "below 256 KiB it moves into a class");
+    for (size_t i = 0; i < ((size_t)100 << 10); i++) cr_assert_eq(r[i], (unsigned char)(i * 7));
+    rsv_free(r);
+}
+
 Test(malloc, reallocarray_overflow, .timeout = 10)
 {
     int *p = rsv_reallocarray(NULL, 10, sizeof(int));

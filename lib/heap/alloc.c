@@ -207,12 +207,39 @@ int rsvh_lookup(const void *p, rsvh_segment_t **segp, rsvh_page_t **pgp)
     return rsvh_check_block(seg, p, pgp);
 }
 
+/* The default heap's realloc growth to more than this that has to move
+ * goes to a span of its own (rsvh_realloc_span), not to a LARGE class. */
+#define RSVH_REALLOC_SPAN_MIN ((size_t)256 << 10)
+
+void *rsvh_realloc_span(rsv_heap_t *h, size_t size, size_t old, int *tried);
+/* Where the default heap's realloc moves a block of `old` usable bytes
+ * that must grow to size (> old): past RSVH_REALLOC_SPAN_MIN, a span of
+ * its own, which later growth resizes in place (huge_resize: no copy, and
+ * only the bytes written become resident), instead of the next LARGE
+ * class, whose page would keep the block's memory resident once it moves
+ * on (a buffer grown from 256 KiB to 1 MiB passed eight classes, 5.1 MiB).
+ * *tried = 0 and NULL when the size classes serve it (h explicit, size
+ * not in (RSVH_REALLOC_SPAN_MIN, RSVH_LARGE_MAX], or not growth); else
+ * *tried = 1 and the block, or NULL on failure (reported). */
+void *rsvh_realloc_span(rsv_heap_t *h, size_t size, size_t old, int *tried)
+{
+    *tried = h->is_default && size > old && size > RSVH_REALLOC_SPAN_MIN && size <= RSVH_LARGE_MAX;
+    if (!*tried) return NULL;
+    int zero;
+    return huge_alloc(h, size, RSVH_ALIGN, &zero);
+}
+
 int rsvh_resize_in_place(rsv_heap_t *h, rsvh_segment_t *seg, rsvh_page_t *pg, size_t size,
                          int for_realloc)
 {
     if (!pg) {
-        /* realloc moves a huge block that shrinks into the size classes. */
-        if (for_realloc && size <= RSVH_LARGE_MAX) return 0;
+        /* realloc moves a huge block that shrinks into the size classes,
+         * except, in the default heap, a one-segment span that keeps more
+         * than RSVH_REALLOC_SPAN_MIN (a buffer that rsvh_realloc_span
+         * put there, growing; a shrink from more segments still moves). */
+        if (for_realloc && size <= RSVH_LARGE_MAX &&
+            (!h->is_default || size <= RSVH_REALLOC_SPAN_MIN || seg->span > 1))
+            return 0;
         return huge_resize(h, seg, size) == 0;
     }
     if (size > pg->block_size) return 0;

@@ -326,6 +326,8 @@ static int heap_check(rsv_heap_t *h, const void *p, rsvh_segment_t **seg, rsvh_p
     return why;
 }
 
+void *rsvh_realloc_span(rsv_heap_t *h, size_t size, size_t old, int *tried);   /* alloc.c */
+
 static void *heap_realloc_locked(rsv_heap_t *h, void *p, size_t size)
 {
     rsvh_segment_t *seg;
@@ -343,7 +345,9 @@ static void *heap_realloc_locked(rsv_heap_t *h, void *p, size_t size)
         }
         return p;
     }
-    void *q = heap_alloc_locked(h, size, RSVH_ALIGN, 0);
+    int span;   /* the default heap's growth to 256 KiB - 1 MiB: a span */
+    void *q = rsvh_realloc_span(h, size, old, &span);
+    if (!span) q = heap_alloc_locked(h, size, RSVH_ALIGN, 0);
     if (!q) return NULL;
     memcpy(q, p, old < size ? old : size);
     if ((h->flags & RSV_HEAP_ZERO) && size > old) memset((char *)q + old, 0, size - old);
