@@ -74,7 +74,8 @@ void rsv_free(void *p)
         rsvh_tld_t *t = rsvh_tls_get();
         if (RSV_LIKELY(atomic_load_explicit(&pg->owner, memory_order_relaxed) == t)) {
             /* Our page: the live bitmap checks p without reading it. */
-            uint64_t *w, word;
+            _Atomic uint64_t *w;
+            uint64_t word;
             if (RSV_LIKELY(rsvh_live_ok(seg, p, &w, &word))) {
                 if (RSV_UNLIKELY(!rsvh_page_quiet(pg))) {
                     free_owned_slow(pg, p, RSVI_DBG_SITE());

@@ -534,7 +534,7 @@ Test(malloc, validate_checks_the_live_bitmap, .timeout = 10)
     char *p = rsv_malloc(64);
     cr_assert_eq(rsv_heap_validate(rsv_heap_default(), NULL, NULL, 0), 0);
     rsvh_segment_t *seg = rsvh_seg_of(p);
-    uint64_t *w = rsvh_live_word(seg, p);
+    _Atomic uint64_t *w = rsvh_live_word(seg, p);
     uint64_t saved = *w;
     char msg[128];
     *w &= ~rsvh_live_bit(p);   /* a live block without its bit */

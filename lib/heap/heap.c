@@ -397,7 +397,8 @@ RSV_INLINE int heap_free_fast(rsv_heap_t *h, void *p)
      * nobody, the default heap's by thread tlds: only h's pages pass. */
     rsvh_page_t *pg = rsvh_page_at(seg, p);
     if (RSV_UNLIKELY(atomic_load_explicit(&pg->owner, memory_order_relaxed) != &h->tld)) return 0;
-    uint64_t *w, word;
+    _Atomic uint64_t *w;
+    uint64_t word;
     if (RSV_UNLIKELY(!rsvh_live_ok(seg, p, &w, &word) || !rsvh_page_quiet(pg))) return 0;
     h->tld.in_use -= pg->block_size;
     h->tld.live_blocks--;

@@ -28,28 +28,28 @@
  *   idx  = (p - page start) / block_size    (multiply by a reciprocal)
  *   p must equal page start + idx * block_size and idx < capacity.
  *
- * A free block is  [next | cookie = key ^ address | ...]; allocation clears
- * the cookie, so finding it on free means a double free.  The cookie is the
- * ground truth any thread may check (rsvh_check_block), but reading it is a
- * cache miss when the block is cold, so the owner's free reads the live
- * bitmap instead.
- *
  * Live bitmap: the segment's last 32 KiB hold one bit per 16 B of the
  * segment (rsvh_live_word), set exactly at the start of every block its
  * page's owner handed out and has not seen freed (p must also be 16-byte
  * aligned: p + 8 finds p's bit).  A bit word covers 1 KiB, inside one page
- * (pages start and end on 1 KiB multiples), and only that page's owner
- * reads or writes it, so it needs no atomics.  A set bit at p means: p is
- * a carved block start, neither freed locally nor collected from the
- * remote lists.  A block a remote thread freed keeps its bit until the
- * owner collects it from xfree or its delayed list; so while the page has
- * a pending remote block or a remote thread DELAYING, or is in the full
- * queue while the owner's delayed list is not empty, the owner's free also
- * reads the cookie (rsvh_free_owned_checked).  Remote frees
- * (rsvh_free_remote) keep the cookie check: every free, local or remote,
- * writes the cookie, so a block freed by its owner and then by another
- * thread is caught there, and one freed remotely and then by its owner is
- * caught by the owner's cookie fallback.
+ * (pages start and end on 1 KiB multiples).  Only the page's owner writes
+ * it (relaxed atomic loads and stores, plain moves on x86: no locked
+ * instruction); other threads only read it.  A set bit at p means: p is a
+ * carved block start, neither freed locally nor collected from the remote
+ * lists.  So a clear bit is a free (or never carved) block, whoever looks.
+ *
+ * Cookie: a block another thread frees is marked [next | key ^ address]
+ * before it goes onto the page's xfree or the owner's delayed list; the
+ * owner (or the heap lock's holder, for an abandoned page) clears the mark
+ * when it collects the block.  So a marked block with its live bit set is
+ * a pending remote free.  The owner's own frees and allocations write no
+ * cookie (two stores fewer per alloc/free pair; a pair is bound by its
+ * stores).  Checks:
+ *   owner's free   bit set, and no remote free pending on the page (else
+ *                  the cookie: rsvh_free_owned_checked)
+ *   anyone else    bit set and no cookie (rsvh_check_block): catches a
+ *                  block freed by its owner (bit clear) and one freed by
+ *                  another thread and not yet collected (cookie)
  *
  * Threads (default heap): each thread owns a rsvh_tld_t with its own pages.
  * A block freed by its page's owner goes straight onto page->free; any other
@@ -372,36 +372,27 @@ RSV_INLINE uintptr_t rsvh_cookie(const void *b)
     return rsvh_key ^ (uintptr_t)b;
 }
 
-/* Finds the page of a small block p in seg and checks p is a live block
- * start.  Returns RSVH_OK and *out, or the reason it is not. */
-RSV_INLINE int rsvh_check_block(rsvh_segment_t *seg, const void *p, rsvh_page_t **out)
-{
-    /* idx <= 64 always (p - seg <= 4 MiB, page_shift >= 16).  Descriptors of
-     * free pages, of pages past page_count and the first two of a huge
-     * segment have capacity 0, so the capacity test rejects them too. */
-    size_t idx = ((uintptr_t)p - (uintptr_t)seg) >> seg->page_shift;
-    rsvh_page_t *pg = &seg->pages[idx];
-    uintptr_t off = (uintptr_t)p - ((uintptr_t)seg + pg->start_off);
-    if (RSV_UNLIKELY(off >= ((size_t)1 << RSVH_SEG_SHIFT))) return RSVH_BAD_INTERIOR;
-    uint64_t bi = ((uint64_t)off * pg->magic) >> pg->shift;
-    if (RSV_UNLIKELY(bi * pg->block_size != off ||
-                     bi >= atomic_load_explicit(&pg->capacity, memory_order_relaxed)))
-        return RSVH_BAD_INTERIOR;
-    if (RSV_UNLIKELY(((const rsvh_block_t *)p)->cookie == rsvh_cookie(p))) return RSVH_BAD_FREED;
-    *out = pg;
-    return RSVH_OK;
-}
-
-/* ---- the live bitmap (owner only) ----------------------------------------- */
+/* ---- the live bitmap (written by the owner only) ----------------------------------------- */
 /* The bitmap word holding p's bit; p - seg in 1 .. 4 MiB - 1 (seg from
  * rsvh_seg_of(p); p on a page owned by the caller, so never 4 MiB: that
  * maps to the ownerless guard descriptor).  Bit (off / 16) % 64 of word
  * off / 1024 is set at a block start its owner has handed out (see the top
- * of this file).  Owner-only; zero in a new segment; unused (never read) in
+ * of this file).  Written by the owner only (rsvh_live_store), read by
+ * anyone (rsvh_live_load); zero in a new segment; unused (never read) in
  * a huge segment, whose block covers it. */
-RSV_INLINE uint64_t *rsvh_live_word(rsvh_segment_t *seg, const void *p)
+RSV_INLINE _Atomic uint64_t *rsvh_live_word(rsvh_segment_t *seg, const void *p)
 {
-    return (uint64_t *)((char *)seg + RSVH_LIVE_OFF) + (((uintptr_t)p - (uintptr_t)seg) >> 10);
+    return (_Atomic uint64_t *)((char *)seg + RSVH_LIVE_OFF) + (((uintptr_t)p - (uintptr_t)seg) >> 10);
+}
+RSV_INLINE uint64_t rsvh_live_load(_Atomic uint64_t *w)
+{
+    return atomic_load_explicit(w, memory_order_relaxed);
+}
+/* The owner's write (no other thread writes the word: load + store, no
+ * locked read-modify-write). */
+RSV_INLINE void rsvh_live_store(_Atomic uint64_t *w, uint64_t v)
+{
+    atomic_store_explicit(w, v, memory_order_relaxed);
 }
 RSV_INLINE uint64_t rsvh_live_bit(const void *p)
 {
@@ -417,12 +408,44 @@ RSV_INLINE unsigned rsvh_live_pos(const void *p)
 RSV_INLINE void rsvh_live_set(rsvh_block_t *b)
 {
     rsvh_segment_t *seg = (rsvh_segment_t *)((uintptr_t)b & ~(uintptr_t)RSVH_SEG_MASK);
-    *rsvh_live_word(seg, b) |= rsvh_live_bit(b);
+    _Atomic uint64_t *w = rsvh_live_word(seg, b);
+    rsvh_live_store(w, rsvh_live_load(w) | rsvh_live_bit(b));
 }
 RSV_INLINE void rsvh_live_clear(rsvh_block_t *b)
 {
     rsvh_segment_t *seg = (rsvh_segment_t *)((uintptr_t)b & ~(uintptr_t)RSVH_SEG_MASK);
-    *rsvh_live_word(seg, b) &= ~rsvh_live_bit(b);
+    _Atomic uint64_t *w = rsvh_live_word(seg, b);
+    rsvh_live_store(w, rsvh_live_load(w) & ~rsvh_live_bit(b));
+}
+/* A block taken off a remote list by the thread that collects it: its
+ * cookie cleared (see the top of this file), its live bit cleared. */
+RSV_INLINE void rsvh_collected(rsvh_block_t *b)
+{
+    b->cookie = 0;
+    rsvh_live_clear(b);
+}
+
+/* Finds the page of a small block p in seg and checks p is a live block
+ * start.  Returns RSVH_OK and *out, or the reason it is not. */
+RSV_INLINE int rsvh_check_block(rsvh_segment_t *seg, const void *p, rsvh_page_t **out)
+{
+    /* idx <= 64 always (p - seg <= 4 MiB, page_shift >= 16).  Descriptors of
+     * free pages, of pages past page_count and the first two of a huge
+     * segment have capacity 0, so the capacity test rejects them too. */
+    size_t idx = ((uintptr_t)p - (uintptr_t)seg) >> seg->page_shift;
+    rsvh_page_t *pg = &seg->pages[idx];
+    uintptr_t off = (uintptr_t)p - ((uintptr_t)seg + pg->start_off);
+    if (RSV_UNLIKELY(off >= ((size_t)1 << RSVH_SEG_SHIFT))) return RSVH_BAD_INTERIOR;
+    uint64_t bi = ((uint64_t)off * pg->magic) >> pg->shift;
+    if (RSV_UNLIKELY(bi * pg->block_size != off ||
+                     bi >= atomic_load_explicit(&pg->capacity, memory_order_relaxed)))
+        return RSVH_BAD_INTERIOR;
+    /* Freed by its owner (or handed out by nobody): the live bit is clear;
+     * freed by another thread and not yet collected: the cookie. */
+    if (RSV_UNLIKELY(!(rsvh_live_load(rsvh_live_word(seg, p)) & rsvh_live_bit(p)))) return RSVH_BAD_FREED;
+    if (RSV_UNLIKELY(((const rsvh_block_t *)p)->cookie == rsvh_cookie(p))) return RSVH_BAD_FREED;
+    *out = pg;
+    return RSVH_OK;
 }
 
 /* ---- owner-only counters ------------------------------------------------- */
@@ -578,7 +601,6 @@ RSV_INLINE rsvh_block_t *rsvh_block_take(rsvh_page_t *pg)
     rsvh_block_t *b = pg->free;
     pg->free = b->next;
     rsvh_used_add(pg, 1);
-    b->cookie = 0;
     rsvh_live_set(b);
     return b;
 }
@@ -595,13 +617,11 @@ RSV_INLINE void *rsvh_alloc_fast(rsvh_tld_t *t, size_t size)
 /* Pushes block b onto pg->free (live bit word *w holding `word` before,
  * bit `bit`).  Caller owns pg.  (The owner is read again only on the rare
  * retire path: one register less on the hot one.) */
-RSV_INLINE void rsvh_free_push(rsvh_page_t *pg, rsvh_block_t *b, uint64_t *w, uint64_t word,
+RSV_INLINE void rsvh_free_push(rsvh_page_t *pg, rsvh_block_t *b, _Atomic uint64_t *w, uint64_t word,
                                uint64_t bit)
 {
-    uintptr_t ck = rsvh_cookie(b);  /* before the stores: one load of rsvh_key */
-    *w = word & ~bit;
+    rsvh_live_store(w, word & ~bit);
     b->next = pg->free;
-    b->cookie = ck;
     pg->free = b;
     uint16_t u = rsvh_used_add(pg, (uint16_t)0xFFFF);
     if (RSV_UNLIKELY(u == 0) && pg->sole != RSVH_SOLE)
@@ -612,18 +632,17 @@ RSV_INLINE void rsvh_free_push(rsvh_page_t *pg, rsvh_block_t *b, uint64_t *w, ui
 RSV_INLINE void rsvh_free_local(rsvh_tld_t *t, rsvh_page_t *pg, rsvh_block_t *b)
 {
     rsvh_segment_t *seg = (rsvh_segment_t *)((uintptr_t)b & ~(uintptr_t)RSVH_SEG_MASK);
-    uint64_t *w = rsvh_live_word(seg, b);
+    _Atomic uint64_t *w = rsvh_live_word(seg, b);
     uint64_t bit = rsvh_live_bit(b);
     if (RSV_UNLIKELY(pg->in_full)) {
-        *w &= ~bit;
+        rsvh_live_store(w, rsvh_live_load(w) & ~bit);
         b->next = pg->free;
-        b->cookie = rsvh_cookie(b);
         pg->free = b;
         rsvh_used_set(pg, rsvh_used(pg) - 1);
         rsvh_free_local_slow(t, pg);
         return;
     }
-    rsvh_free_push(pg, b, w, *w, bit);
+    rsvh_free_push(pg, b, w, rsvh_live_load(w), bit);
 }
 
 /* The owner's free check, shared by rsv_free and the explicit heaps' fast
@@ -632,10 +651,10 @@ RSV_INLINE void rsvh_free_local(rsvh_tld_t *t, rsvh_page_t *pg, rsvh_block_t *b)
  * covers 16 bytes: p + 8 would find p's) — with *w and *word set for
  * rsvh_free_push; 0 (nothing read but the bitmap) when it is not a block
  * start or is free already. */
-RSV_INLINE int rsvh_live_ok(rsvh_segment_t *seg, const void *p, uint64_t **w, uint64_t *word)
+RSV_INLINE int rsvh_live_ok(rsvh_segment_t *seg, const void *p, _Atomic uint64_t **w, uint64_t *word)
 {
     *w = rsvh_live_word(seg, p);
-    *word = **w;
+    *word = rsvh_live_load(*w);
     return ((*word >> rsvh_live_pos(p)) & 1) && !((uintptr_t)p & (RSVH_ALIGN - 1));
 }
 

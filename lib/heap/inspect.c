@@ -54,8 +54,9 @@ static int bad(char *msg, size_t n, const char *what)
 }
 
 /* Counts a free list of pg, checking every link (and, with need_cookie,
- * every block's cookie; each block's live bit must be `live`: clear on the
- * owner's list, still set on the remote list).  Returns the count or -1 on
+ * every block's cookie: the remote list's blocks carry one; each block's
+ * live bit must be `live`: clear on the owner's list, still set on the
+ * remote list).  Returns the count or -1 on
  * a bad link. */
 static long insp_list(rsvh_segment_t *s, const rsvh_page_t *pg, const rsvh_block_t *b,
                       int need_cookie, int live)
@@ -67,7 +68,7 @@ static long insp_list(rsvh_segment_t *s, const rsvh_page_t *pg, const rsvh_block
         if ((uintptr_t)b < (uintptr_t)rsvh_page_start(pg) || off % pg->block_size || off / pg->block_size >= cap)
             return -1;
         if (need_cookie && b->cookie != rsvh_cookie(b)) return -1;
-        if (((*rsvh_live_word(s, b) & rsvh_live_bit(b)) != 0) != live) return -1;
+        if (((rsvh_live_load(rsvh_live_word(s, b)) & rsvh_live_bit(b)) != 0) != live) return -1;
         if (++n > (long)cap) return -1;
     }
     return n;
@@ -88,7 +89,7 @@ static int insp_page(rsv_heap_t *h, rsvh_segment_t *s, rsvh_page_t *pg, unsigned
     if (cap > pg->reserved) return bad(msg, n, "heap: page carved past its end");
     if (rsvh_used(pg) > cap) return bad(msg, n, "heap: page has more live blocks than carved");
     if (!insp_readable(h, pg)) return 0;
-    long f = insp_list(s, pg, pg->free, 1, 0);
+    long f = insp_list(s, pg, pg->free, 0, 0);
     if (f < 0) return bad(msg, n, "heap: corrupt free list");
     uintptr_t x = atomic_load_explicit(&pg->xfree, memory_order_acquire);
     long r = insp_list(s, pg, (const rsvh_block_t *)(x & ~(uintptr_t)RSVH_TAG), 1, 1);
@@ -98,10 +99,10 @@ static int insp_page(rsv_heap_t *h, rsvh_segment_t *s, rsvh_page_t *pg, unsigned
         return bad(msg, n, "heap: free and live blocks do not add up to the page");
     /* The live bitmap: one bit per block counted in `used` (remote frees
      * keep theirs until collected), none anywhere else on the page. */
-    const uint64_t *w = rsvh_live_word(s, start);
-    const uint64_t *we = rsvh_live_word(s, (char *)s + rsvh_page_end_off(s->page_shift, i) - 1) + 1;
+    _Atomic uint64_t *w = rsvh_live_word(s, start);
+    _Atomic uint64_t *we = rsvh_live_word(s, (char *)s + rsvh_page_end_off(s->page_shift, i) - 1) + 1;
     uint64_t bits = 0;
-    for (; w < we; w++) bits += (uint64_t)__builtin_popcountll(*w);
+    for (; w < we; w++) bits += (uint64_t)__builtin_popcountll(rsvh_live_load(w));
     if (bits != rsvh_used(pg)) return bad(msg, n, "heap: live bitmap disagrees with the page's live blocks");
     return 0;
 }

@@ -111,10 +111,10 @@ static void page_collect(rsvh_page_t *pg)
     if (!head) return;
     uint32_t n = 1;
     rsvh_block_t *tail = head;
-    rsvh_live_clear(tail);
+    rsvh_collected(tail);
     while (tail->next) {
         tail = tail->next;
-        rsvh_live_clear(tail);
+        rsvh_collected(tail);
         n++;
     }
     tail->next = pg->free;
@@ -148,12 +148,8 @@ static void page_extend(rsvh_page_t *pg)
     }
     if (n > m) n = m;
     char *b = first;
-    for (uint32_t i = 0; i + 1 < n; i++, b += bs) {
-        ((rsvh_block_t *)b)->next = (rsvh_block_t *)(b + bs);
-        ((rsvh_block_t *)b)->cookie = rsvh_cookie(b);
-    }
+    for (uint32_t i = 0; i + 1 < n; i++, b += bs) ((rsvh_block_t *)b)->next = (rsvh_block_t *)(b + bs);
     ((rsvh_block_t *)b)->next = pg->free;
-    ((rsvh_block_t *)b)->cookie = rsvh_cookie(b);
     pg->free = (rsvh_block_t *)first;
     atomic_store_explicit(&pg->capacity, (uint16_t)(cap + n), memory_order_relaxed);
     if ((size_t)(cap + n) * bs > RSVH_REWIND_MIN) pg->sole |= RSVH_SPREAD;
@@ -337,7 +333,7 @@ void rsvh_tld_delayed(rsvh_tld_t *t)
     while (b) {
         rsvh_block_t *next = b->next;
         rsvh_page_t *pg = page_of_block(b);
-        rsvh_live_clear(b);
+        rsvh_collected(b);
         b->next = pg->free;
         pg->free = b;
         uint32_t u = rsvh_used(pg) - 1;
@@ -456,7 +452,7 @@ void rsvh_tld_abandon(rsvh_tld_t *t)
     while (b) {
         rsvh_block_t *next = b->next;
         rsvh_page_t *pg = page_of_block(b);
-        rsvh_live_clear(b);
+        rsvh_collected(b);
         b->next = pg->free;
         pg->free = b;
         rsvh_used_set(pg, rsvh_used(pg) - 1);
