@@ -46,7 +46,16 @@ __attribute__((noinline)) static void free_other(void *p, const void *site)
     if (p) rsvh_free_any(p, site);   /* huge blocks, other heaps, bad pointers, debug */
 }
 
-void *rsv_malloc(size_t size)
+/* rsv_malloc and rsv_free start on a 64-byte line of their own: where a
+ * hot path falls against the line and fetch boundaries moved the pair
+ * timings by up to 17% between builds that did not touch it (bench/ab). */
+#if defined(__GNUC__)
+#define MALLOC_HOT __attribute__((aligned(64)))
+#else
+#define MALLOC_HOT
+#endif
+
+MALLOC_HOT void *rsv_malloc(size_t size)
 {
     rsvh_tld_t *t = rsvh_tls_get();
     /* The debug hook (issue 7) and the size limit in one predictable
@@ -58,7 +67,7 @@ void *rsv_malloc(size_t size)
     return malloc_slow(t, size, RSVI_DBG_SITE());
 }
 
-void rsv_free(void *p)
+MALLOC_HOT void rsv_free(void *p)
 {
     if (RSV_UNLIKELY(rsvh_default_heap.debug)) {
         free_other(p, RSVI_DBG_SITE());
