@@ -887,8 +887,10 @@ static unsigned carved_of(void *p)
 /* 2 KiB blocks (pages start on 8 KiB, so two per 4 KiB page).  A fresh
  * page carves the blocks of one 4 KiB page at a time; a page carved before
  * (kept and rewound, or handed back to its live segment and claimed again
- * for the class) carves up to 16 of its resident blocks at once; a page
- * of a segment that was released (and purged) starts over. */
+ * for the class without its list) carves up to 16 of its resident blocks
+ * at once; a page of a segment that was released (and purged) starts
+ * over.  Round one frees the even blocks, then the odd ones: no page's
+ * list is in address order, so none is kept (see the next test). */
 Test(heap, carved_pages_refill_in_bigger_steps, .timeout = 10)
 {
     enum { N = 100, SZ = 2048 };
@@ -901,7 +903,8 @@ Test(heap, carved_pages_refill_in_bigger_steps, .timeout = 10)
         *(char *)v[i] = 1;
         if (i == 0) cr_assert_eq(carved_of(v[0]), 2, "a fresh page carves one 4 KiB page");
     }
-    for (int i = 0; i < N; i++) rsv_heap_free(h, v[i]);
+    for (int i = 0; i < N; i += 2) rsv_heap_free(h, v[i]);
+    for (int i = 1; i < N; i += 2) rsv_heap_free(h, v[i]);
     size_t first = resident_pages(h);
     unsigned pages = 0;
     for (int i = 0; i < N; i++) {
@@ -909,8 +912,8 @@ Test(heap, carved_pages_refill_in_bigger_steps, .timeout = 10)
         cr_assert_not_null(v[i]);
         *(char *)v[i] = 1;
         rsvh_segment_t *seg = rsvh_seg_of(v[i]);
-        /* The kept page still holds its list (freed in address order, see
-         * page_rewind); the others come back from the segment. */
+        /* The kept page was rewound (page_rewind); the others come back
+         * from the segment. */
         if (i > 0 && rsvh_page_at(seg, v[i]) != rsvh_page_at(rsvh_seg_of(v[i - 1]), v[i - 1])) {
             /* Round one carved N - i blocks (an even count) of the last page. */
             unsigned want = N - i < 16 ? (unsigned)(N - i) : 16;
@@ -930,6 +933,155 @@ Test(heap, carved_pages_refill_in_bigger_steps, .timeout = 10)
     rsv_heap_free(h, v[0]);
     assert_valid(h);
     rsv_heap_destroy(h);
+}
+
+/* Two rounds of ORD_N blocks of ORD_SZ bytes on h (two segments' worth),
+ * the first freed in address order (lifo: last allocated first) or
+ * against it.  A page of blocks up to 64 B that empties with its list in
+ * (or against) address order keeps that list when it goes back to its
+ * live segment, or with
+ * its segment when that goes back whole, and comes back carved as far as
+ * before when its class claims it again: no second carve, each page's
+ * blocks handed out in address order.  FIFO hands the second segment back
+ * whole and keeps a page of the first.  LIFO keeps the partly carved last
+ * page (the class's only page when it emptied) and the furthest carved
+ * one of the others, and as those come first, the second round carves on
+ * into new memory (so the resident check is FIFO's only). */
+enum { ORD_SZ = 64, ORD_N = 66000, ORD_PAGES = 130 };   /* 64,896 blocks fill one segment */
+static void ordered_round(rsv_heap_t *h, int lifo)
+{
+    static void *v[ORD_N];
+    static rsvh_page_t *pg_of[ORD_PAGES];
+    static unsigned count[ORD_PAGES];
+    for (int i = 0; i < ORD_N; i++) {
+        v[i] = rsv_heap_alloc(h, ORD_SZ);
+        cr_assert_not_null(v[i]);
+        *(char *)v[i] = 1;
+    }
+    /* Blocks carved per page in round one (896 on page 0, 1,024 on most
+     * others, the last page to its 4 KiB step). */
+    int np = 0;
+    for (int i = 0; i < ORD_N; i++) {
+        rsvh_page_t *pg = rsvh_page_at(rsvh_seg_of(v[i]), v[i]);
+        if (np == 0 || pg_of[np - 1] != pg) {
+            cr_assert_lt(np, ORD_PAGES);
+            pg_of[np] = pg;
+            count[np++] = carved_of(v[i]);
+        }
+    }
+    rsvh_segment_t *one = rsvh_seg_of(v[0]), *two = rsvh_seg_of(v[ORD_N - 1]);
+    cr_assert_neq(one, two, "round one spans two segments");
+    if (lifo)
+        for (int i = ORD_N; i-- > 0;) rsv_heap_free(h, v[i]);
+    else
+        for (int i = 0; i < ORD_N; i++) rsv_heap_free(h, v[i]);
+    assert_valid(h);
+    if (!lifo) cr_assert(!rsvh_segmap_has(two), "the second segment went back whole");
+    size_t first = resident_pages(h);
+    int seen = 0, seen_whole = 0;
+    for (int i = 0; i < ORD_N; i++) {
+        v[i] = rsv_heap_alloc(h, ORD_SZ);
+        cr_assert_not_null(v[i]);
+        *(char *)v[i] = 1;
+        rsvh_page_t *pg = rsvh_page_at(rsvh_seg_of(v[i]), v[i]);
+        if (i == 0 || pg != rsvh_page_at(rsvh_seg_of(v[i - 1]), v[i - 1])) {
+            int k = 0;
+            while (k < np && pg_of[k] != pg) k++;
+            cr_assert(k < np || lifo, "block %d: a page round one did not use", i);
+            if (k == np) continue;
+            cr_assert_eq(carved_of(v[i]), count[k], "block %d: page carved to %u, round one carved %u", i,
+                         carved_of(v[i]), count[k]);
+            seen++;
+            if (!lifo && rsvh_seg_of(v[i]) == two) seen_whole++;
+        } else if (carved_of(v[i]) == carved_of(v[i - 1])) {   /* not carving on */
+            intptr_t d = (char *)v[i] - (char *)v[i - 1];
+            cr_assert_eq(d, lifo ? ORD_SZ : -ORD_SZ, "block %d: %td bytes after the one before", i, d);
+        }
+    }
+    if (!lifo) {
+        cr_assert_geq(seen_whole, 1, "pages of the segment that went back whole came back carved");
+        cr_assert_geq(seen, np - 1, "round two took back the pages of round one");
+    } else {
+        cr_assert_geq(seen, np / 2, "round two took back the pages of round one");
+    }
+    cr_assert(rsvh_segmap_has(one) && rsvh_segmap_has(two));
+    assert_valid(h);
+    if (!lifo) cr_assert_leq(resident_pages(h), first, "the kept lists touch no new memory");
+    for (int i = 0; i < ORD_N; i++) rsv_heap_free(h, v[i]);
+    assert_valid(h);
+}
+
+Test(heap, pages_freed_in_order_come_back_carved, .timeout = 20)
+{
+    for (int lifo = 0; lifo <= 1; lifo++) {
+        rsv_heap_t *h = rsv_heap_create(NULL);
+        cr_assert_not_null(h);
+        ordered_round(h, lifo);
+        /* A segment purged (trim) starts over. */
+        rsv_heap_trim(h);
+        cr_assert_eq(resident_pages(h), 0);
+        void *p = rsv_heap_alloc(h, ORD_SZ);
+        cr_assert_not_null(p);
+        cr_assert_eq(carved_of(p), 4096 / ORD_SZ, "a page of a purged segment starts over");
+        rsv_heap_free(h, p);
+        assert_valid(h);
+        rsv_heap_destroy(h);
+    }
+}
+
+/* A segment handed back whole keeps its header (pages' kept lists) only
+ * while nothing else writes its memory: a huge block that takes it as a
+ * later segment of its span (allocated over it, or grown into it in
+ * place) drops that, even when the program's data leaves the header's
+ * first words as they were. */
+static void kept_header_under_huge(int grow)
+{
+    static void *v[ORD_N];
+    rsv_heap_t *h = rsv_heap_create(NULL);
+    cr_assert_not_null(h);
+    h->purge_delay_ns = UINT64_MAX / 2;   /* only trim purges */
+    for (int i = 0; i < ORD_N; i++) {
+        v[i] = rsv_heap_alloc(h, ORD_SZ);
+        cr_assert_not_null(v[i]);
+        *(char *)v[i] = 1;
+    }
+    rsvh_segment_t *one = rsvh_seg_of(v[0]), *two = rsvh_seg_of(v[ORD_N - 1]);
+    cr_assert_eq((char *)two, (char *)one + RSVH_SEG_SIZE);
+    int split = 0;
+    while (rsvh_seg_of(v[split]) == one) split++;
+    /* The first segment back whole and purged (reads zero), then the
+     * second back whole with its lists kept. */
+    for (int i = 0; i < split; i++) rsv_heap_free(h, v[i]);
+    rsv_heap_trim(h);
+    cr_assert(!rsvh_segmap_has(one));
+    for (int i = split; i < ORD_N; i++) rsv_heap_free(h, v[i]);
+    rsvh_tld_collect(&h->tld, 1);   /* retire the kept page too, no purge */
+    cr_assert(!rsvh_segmap_has(two));
+    /* A huge block over both: the program writes over the second segment's
+     * pages (the kept lists' links) but not its header. */
+    size_t big = 2 * RSVH_SEG_SIZE - RSVH_HDR;
+    char *p = rsv_heap_alloc(h, grow ? RSVH_SEG_SIZE - RSVH_HDR : big);
+    cr_assert_eq((void *)rsvh_seg_of(p), (void *)one, "the span starts at the first segment");
+    if (grow) cr_assert_eq(rsv_heap_expand(h, p, big), p, "grown in place over the second segment");
+    memset((char *)two + RSVH_HDR, 0xA5, (size_t)(p + big - ((char *)two + RSVH_HDR)));
+    rsv_heap_free(h, p);
+    /* Both segments again: the second one carves afresh. */
+    for (int i = 0; i < ORD_N; i++) {
+        v[i] = rsv_heap_alloc(h, ORD_SZ);
+        cr_assert_not_null(v[i]);
+        cr_assert(rsvh_seg_of(v[i]) == one || rsvh_seg_of(v[i]) == two);
+        *(char *)v[i] = 1;
+    }
+    assert_valid(h);
+    for (int i = 0; i < ORD_N; i++) rsv_heap_free(h, v[i]);
+    assert_valid(h);
+    rsv_heap_destroy(h);
+}
+
+Test(heap, kept_segment_header_dropped_under_a_huge_span, .timeout = 20)
+{
+    kept_header_under_huge(0);
+    kept_header_under_huge(1);
 }
 
 static void *thread_rounds(void *arg)

@@ -24,6 +24,24 @@ static int bit_get(const uint64_t *w, size_t i) { return (int)((w[i / 64] >> (i 
 static void bit_set(uint64_t *w, size_t i) { w[i / 64] |= (uint64_t)1 << (i % 64); }
 static void bit_clr(uint64_t *w, size_t i) { w[i / 64] &= ~((uint64_t)1 << (i % 64)); }
 
+/* The cookie word of a SMALL/MEDIUM/LARGE segment that went back to its
+ * area whole (rsvh_page_release) with its header intact: its descriptors
+ * still hold each page's class, `touched` count and kept list, valid for
+ * as long as nothing writes the memory.  A purge makes it read zero; a
+ * huge span that takes it as a later segment clears it (area_unkeep); a
+ * huge span that starts there writes a new header.  Differs from the live
+ * cookie, so the segment map and rsvh_lookup never take it for live. */
+static uintptr_t seg_kept_cookie(const void *s) { return rsvh_cookie(s) ^ 2; }
+
+/* Clears the kept-header mark of segments [index, index + n) of a that
+ * are about to hold something else (a huge span): only a dirty segment
+ * can hold one, and its header is resident, so no new page is touched. */
+static void area_unkeep(rsvh_area_t *a, size_t index, size_t n)
+{
+    for (size_t i = index; i < index + n; i++)
+        if (bit_get(a->dirty, i)) ((rsvh_segment_t *)(a->region.base + i * RSVH_SEG_SIZE))->cookie = 0;
+}
+
 static size_t area_words(size_t nsegs) { return (nsegs + 63) / 64; }
 static size_t area_meta_size(size_t nsegs)
 {
@@ -164,6 +182,7 @@ void *rsvh_area_claim(rsv_heap_t *h, size_t n, size_t align, int *zero, rsvh_are
             if (i == SIZE_MAX) continue;
             if (area_make_committed(a, i, n) != 0) return NULL;
             *zero = area_is_zero(a, i, n);
+            area_unkeep(a, i + 1, n - 1);   /* the first one's caller writes its header */
             area_take(h, a, i, n);
             *area = a;
             *index = i;
@@ -184,6 +203,7 @@ int rsvh_area_grow(rsv_heap_t *h, rsvh_area_t *a, size_t end, size_t n, int *zer
     int e = area_make_committed(a, end, n);
     if (e) return e;
     *zero = area_is_zero(a, end, n);
+    area_unkeep(a, end, n);
     area_take(h, a, end, n);
     return 0;
 }
@@ -371,11 +391,15 @@ rsvh_page_t *rsvh_page_claim(rsv_heap_t *h, unsigned cls)
         size_t index;
         s = rsvh_area_claim(h, 1, 0, &zero, &a, &index);
         if (!s) return NULL;
+        /* This kind's segment handed back whole and untouched since: its
+         * pages' kept lists and touched counts are still true. */
+        int kept = !zero && s->cookie == seg_kept_cookie(s) && s->kind == kind;
         memset(s, 0, offsetof(rsvh_segment_t, pages));
         /* The owners' free checks read it: no stale bit may survive from a
          * huge block that held this memory (skipped when it reads zero, so
-         * a fresh segment touches none of its 32 KiB). */
-        if (!zero) memset((char *)s + RSVH_LIVE_OFF, 0, RSVH_SEG_SIZE - RSVH_LIVE_OFF);
+         * a fresh segment touches none of its 32 KiB, and when kept: every
+         * page went back with no live block, so no bit is set). */
+        if (!zero && !kept) memset((char *)s + RSVH_LIVE_OFF, 0, RSVH_SEG_SIZE - RSVH_LIVE_OFF);
         s->cookie = rsvh_cookie(s);
         s->kind = (uint8_t)kind;
         s->page_shift = kind_shift[kind];
@@ -391,11 +415,13 @@ rsvh_page_t *rsvh_page_claim(rsv_heap_t *h, unsigned cls)
          * of the same kind, a class finds its old page again (below). */
         for (unsigned k = 0; k <= RSVH_MAX_PAGES; k++) {
             rsvh_page_t *d = &s->pages[k];
-            d->free = NULL;
+            if (!kept || k >= s->page_count) {
+                d->free = NULL;
+                d->touched = 0;   /* the memory may have been purged meanwhile */
+            }
             atomic_store_explicit(&d->capacity, 0, memory_order_relaxed);
             atomic_store_explicit(&d->used, 0, memory_order_relaxed);
             d->block_size = 0;
-            d->touched = 0;   /* the memory may have been purged meanwhile */
             atomic_store_explicit(&d->owner, NULL, memory_order_relaxed);
             if (k >= s->page_count) d->start_off = 0;
         }
@@ -429,13 +455,16 @@ chosen:
      * first `touched` of them were carved while this segment was live, so
      * they are resident (page_extend carves them in bigger steps). */
     uint16_t touched = pg->cls == cls && pg->start_off != 0 ? pg->touched : 0;
+    /* And when page_release (page.c) kept its free list (all `touched`
+     * blocks, in address order), the page comes back carved that far. */
+    rsvh_block_t *kept = touched ? pg->free : NULL;
     uint32_t bs = rsvh_class_size[cls];
     char *start = (char *)s + ((size_t)i << s->page_shift) + (i == 0 ? RSVH_HDR : 0);
     size_t psize = (size_t)((char *)s + rsvh_page_end_off(s->page_shift, i) - start);
-    pg->free = NULL;
+    pg->free = kept;
     rsvh_used_set(pg, 0);
     pg->block_size = bs;
-    atomic_store_explicit(&pg->capacity, 0, memory_order_relaxed);
+    atomic_store_explicit(&pg->capacity, kept ? touched : 0, memory_order_relaxed);
     pg->reserved = (uint16_t)(psize / bs);
     page_magic(pg, bs);
     pg->cls = (uint8_t)cls;
@@ -465,7 +494,7 @@ void rsvh_page_release(rsv_heap_t *h, rsvh_page_t *pg)
     if (s->pages_used == 0) {
         seg_avail_remove(h, s);
         rsvh_segmap_set(s, 0);
-        s->cookie = 0;
+        s->cookie = seg_kept_cookie(s);   /* not live; header intact (rsvh_page_claim) */
         rsvh_area_release(h, s->area, s->index, 1);
     }
 }

@@ -13,6 +13,11 @@
 
 /* Pages carved past this many bytes are rewound when they empty. */
 #define RSVH_REWIND_MIN 8192
+/* Largest block whose page keeps its free list when it goes back to its
+ * segment (page_release). */
+#ifndef RSVH_KEEP_LIST_MAX
+#define RSVH_KEEP_LIST_MAX 64
+#endif
 /* Blocks page_extend carves at once from blocks carved before (resident). */
 #ifndef RSVH_CARVE_RESIDENT
 #define RSVH_CARVE_RESIDENT 16
@@ -177,6 +182,33 @@ static void page_unfull(rsvh_tld_t *t, rsvh_page_t *pg)
     if (was_empty) direct_update(t, pg->cls);
 }
 
+/* 1 when the free list of pg (all its blocks free) went back in or
+ * against address order: its last two blocks freed are neighbours (both
+ * just written: no miss).  A random order leaves them neighbours 2 times
+ * in n.  Such a list is as good as a new carve, so carving again would
+ * only add a pass of stores over the page. */
+static int page_list_in_order(const rsvh_page_t *pg)
+{
+    const rsvh_block_t *b = pg->free;
+    if (!b || !b->next) return 1;
+    uintptr_t d = (uintptr_t)b > (uintptr_t)b->next ? (uintptr_t)b - (uintptr_t)b->next
+                                                    : (uintptr_t)b->next - (uintptr_t)b;
+    return d == pg->block_size;
+}
+
+/* Returns empty page pg to its segment (heap lock held).  Its free list
+ * stays with the descriptor when it holds every block ever carved there
+ * (capacity >= touched) in address order: rsvh_page_claim hands it back
+ * as it is when the class takes the page again, so a batch freed in
+ * order (LIFO or FIFO) costs no second carve of the same memory. */
+static void page_release(rsv_heap_t *h, rsvh_page_t *pg)
+{
+    if (pg->block_size > RSVH_KEEP_LIST_MAX ||
+        atomic_load_explicit(&pg->capacity, memory_order_relaxed) < pg->touched || !page_list_in_order(pg))
+        pg->free = NULL;
+    rsvh_page_release(h, pg);
+}
+
 /* Returns an empty page to its segment. */
 static void page_retire(rsvh_tld_t *t, rsvh_page_t *pg)
 {
@@ -188,7 +220,7 @@ static void page_retire(rsvh_tld_t *t, rsvh_page_t *pg)
     if (t->spare[pg->cls] == pg) t->spare[pg->cls] = NULL;
     rsv_heap_t *h = t->heap;
     rsvh_lock(h);
-    rsvh_page_release(h, pg);
+    page_release(h, pg);
     rsvh_unlock(h);
 }
 
@@ -205,16 +237,7 @@ static void page_rewind(rsvh_page_t *pg)
     uint32_t cap = atomic_load_explicit(&pg->capacity, memory_order_relaxed);
     if ((size_t)cap * pg->block_size <= RSVH_REWIND_MIN) return;
     pg->sole &= (uint8_t)~RSVH_SPREAD;
-    /* The last two blocks freed are neighbours: the blocks went back in
-     * (or against) address order, so the list is as good as a new carve and
-     * carving again would only add a pass of stores.  (Both just written:
-     * no miss.)  A random order leaves them neighbours 2 times in n. */
-    rsvh_block_t *b = pg->free;
-    if (b && b->next) {
-        uintptr_t d = (uintptr_t)b > (uintptr_t)b->next ? (uintptr_t)b - (uintptr_t)b->next
-                                                        : (uintptr_t)b->next - (uintptr_t)b;
-        if (d == pg->block_size) return;
-    }
+    if (page_list_in_order(pg)) return;
     pg->free = NULL;
     if (cap > pg->touched) pg->touched = (uint16_t)cap;
     atomic_store_explicit(&pg->capacity, 0, memory_order_relaxed);
@@ -369,6 +392,9 @@ static rsvh_page_t *page_fresh(rsvh_tld_t *t, unsigned cls)
         if (adopted) {
             if (h->is_default) page_set_tag(pg, RSVH_NORMAL, 0);
             page_collect(pg);
+        } else if ((size_t)atomic_load_explicit(&pg->capacity, memory_order_relaxed) * pg->block_size >
+                   RSVH_REWIND_MIN) {
+            pg->sole |= RSVH_SPREAD;   /* came back with its kept list (rsvh_page_claim) */
         }
         if (!pg->free) page_extend(pg);
         if (pg->free) return pg;
@@ -466,7 +492,7 @@ void rsvh_tld_abandon(rsvh_tld_t *t)
         pg->in_full = 0;
         atomic_store_explicit(&pg->owner, NULL, memory_order_release);
         if (rsvh_used(pg) == 0) {
-            rsvh_page_release(h, pg);
+            page_release(h, pg);
         } else {
             pg->next = h->abandoned[pg->cls];
             if (pg->next) pg->next->prev = pg;
@@ -494,7 +520,7 @@ void rsvh_abandoned_collect(rsv_heap_t *h)
             else h->abandoned[c] = pg->next;
             if (pg->next) pg->next->prev = pg->prev;
             pg->next = pg->prev = NULL;
-            rsvh_page_release(h, pg);
+            page_release(h, pg);
         }
     }
 }
