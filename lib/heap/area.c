@@ -392,7 +392,7 @@ rsvh_page_t *rsvh_page_claim(rsv_heap_t *h, unsigned cls)
         s = rsvh_area_claim(h, 1, 0, &zero, &a, &index);
         if (!s) return NULL;
         /* This kind's segment handed back whole and untouched since: its
-         * pages' kept lists and touched counts are still true. */
+         * pages' kept lists (page_release) are still true. */
         int kept = !zero && s->cookie == seg_kept_cookie(s) && s->kind == kind;
         memset(s, 0, offsetof(rsvh_segment_t, pages));
         /* The owners' free checks read it: no stale bit may survive from a
@@ -415,9 +415,11 @@ rsvh_page_t *rsvh_page_claim(rsv_heap_t *h, unsigned cls)
          * of the same kind, a class finds its old page again (below). */
         for (unsigned k = 0; k <= RSVH_MAX_PAGES; k++) {
             rsvh_page_t *d = &s->pages[k];
-            if (!kept || k >= s->page_count) {
+            /* A kept list stays with its touched count (the blocks it
+             * holds); otherwise the memory may have been purged. */
+            if (!kept || k >= s->page_count || !d->free) {
                 d->free = NULL;
-                d->touched = 0;   /* the memory may have been purged meanwhile */
+                d->touched = 0;
             }
             atomic_store_explicit(&d->capacity, 0, memory_order_relaxed);
             atomic_store_explicit(&d->used, 0, memory_order_relaxed);
