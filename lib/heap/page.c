@@ -140,7 +140,9 @@ static void page_extend(rsvh_page_t *pg)
     size_t bs = pg->block_size;
     char *first = rsvh_page_start(pg) + (size_t)cap * bs;
     uintptr_t page_end = ((uintptr_t)first | 4095) + 1;
-    uint32_t m = (uint32_t)((page_end - (uintptr_t)first + bs - 1) / bs);
+    /* Blocks starting before page_end: a division by the page's
+     * reciprocal (exact below 8 MiB, see page_magic), not a div. */
+    uint32_t m = (uint32_t)(((uint64_t)(page_end - (uintptr_t)first + bs - 1) * pg->magic) >> pg->shift);
     /* A rewound page (page_rewind), or one claimed again for the class it
      * held (rsvh_page_claim), was carved up to `touched` before: those
      * blocks' first words are resident, so carve up to RSVH_CARVE_RESIDENT
@@ -152,8 +154,8 @@ static void page_extend(rsvh_page_t *pg)
         m = k < RSVH_CARVE_RESIDENT ? k : RSVH_CARVE_RESIDENT;
     }
     if (n > m) n = m;
-    char *b = first;
-    for (uint32_t i = 0; i + 1 < n; i++, b += bs) ((rsvh_block_t *)b)->next = (rsvh_block_t *)(b + bs);
+    char *b = first, *last = first + (size_t)(n - 1) * bs;
+    for (; b != last; b += bs) ((rsvh_block_t *)b)->next = (rsvh_block_t *)(b + bs);
     ((rsvh_block_t *)b)->next = pg->free;
     pg->free = (rsvh_block_t *)first;
     atomic_store_explicit(&pg->capacity, (uint16_t)(cap + n), memory_order_relaxed);
