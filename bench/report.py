@@ -411,10 +411,12 @@ def readme(d, outdir, charts):
     L.append("- Isolation: %s. glibc's process also runs the raw bump loop and every Reservoir "
              "allocator (statically linked); `rsv-preload` is `libreservoir-malloc.so` preloaded "
              "like the peers." % m.get("isolation", ""))
-    L.append("- %d interleaved rounds per workload family (minimum %g s per benchmark per round); "
+    fac = m.get("family_min_time_factor", {})
+    longer = "".join("; %s %g s" % (f, m.get("min_time_s", 0) * x) for f, x in sorted(fac.items()))
+    L.append("- %d interleaved rounds per workload family (minimum %g s per benchmark per round%s); "
              "the figure is the median of the rounds, `±` is half the min–max range. "
              "Single-threaded Linux runs are judged by the thread's CPU time (page faults included), "
-             "threaded runs and every Wine run by wall time." % (m.get("rounds", 0), m.get("min_time_s", 0)))
+             "threaded runs and every Wine run by wall time." % (m.get("rounds", 0), m.get("min_time_s", 0), longer))
     L.append("- Each workload writes the first word of every block (every page of large blocks), "
              "so memory handed out untouched still costs its page faults. Size mixes: "
              "`mixed` = 90% 16–256 B, 9% 257 B–4 KiB, 1% 4–64 KiB; frame/request/prodcons objects "

@@ -115,12 +115,24 @@ class Proc:
         return [l.strip() for l in out.stdout.splitlines() if l.strip()]
 
 
+# Families whose one timed step is long or threaded get this many times the
+# minimum time: a batch of 100,000 blocks is 1-25 ms, so at the plain minimum
+# a round timed 1-20 batches; prodcons at 0.02 s mostly timed its threads
+# starting (rounds of one allocator read 23-50 ns, +-247%).
+FAMILY_MIN_TIME_FACTOR = {"batch": 5, "prodcons": 10}
+
+
+def family_min_time(fam, min_time):
+    return min_time * FAMILY_MIN_TIME_FACTOR.get(fam, 1)
+
+
 def run_timed(procs, rounds, min_time, tmp, results, contexts, families):
     """Interleaved rounds, one family at a time."""
     for fam in families:
+        mt = family_min_time(fam, min_time)
         for r in range(rounds):
             for pr in procs:
-                pr.measure(["--benchmark_filter=^%s/" % fam, "--benchmark_min_time=%g" % min_time],
+                pr.measure(["--benchmark_filter=^%s/" % fam, "--benchmark_min_time=%g" % mt],
                            "%s %d/%d" % (fam, r + 1, rounds), tmp, r, results, contexts)
 
 
@@ -342,7 +354,7 @@ def main():
         "command": a.command,
         "source": a.source,
         "mode": "quick" if a.quick else "full",
-        "rounds": a.rounds, "min_time_s": a.min_time,
+        "rounds": a.rounds, "min_time_s": a.min_time, "family_min_time_factor": FAMILY_MIN_TIME_FACTOR,
         "win_rounds": a.win_rounds if a.win_exe else 0, "win_min_time_s": a.win_min_time,
         "program_rounds": a.program_rounds,
         "isolation": "one process per allocator via LD_PRELOAD, interleaved rounds per workload family",
