@@ -60,6 +60,7 @@ void rsvb_register_arena(const char *name);
 void rsvb_register_pool(const char *name);
 void rsvb_register_heap(const char *name);
 void rsvb_register_rsv_malloc(const char *name);
+void rsvb_register_mimalloc_linked(const char *name);
 void rsvb_register_facade_heap(const char *name);
 void rsvb_register_facade_global(const char *name);
 void rsvb_register_cxx_new(const char *name);

@@ -60,6 +60,9 @@ int main(int argc, char **argv)
 #if RSVB_HAVE_RSV_MALLOC
     rsvb_register_rsv_malloc("rsv_malloc");
 #endif
+#if RSVB_HAVE_MIMALLOC_LINKED
+    rsvb_register_mimalloc_linked("mimalloc-linked");
+#endif
 #if RSVB_HAVE_DEBUG
     if (!getenv("RSVB_NO_DEBUG")) rsvb_register_debug(0);
 #endif

@@ -30,7 +30,7 @@ FAMILY_TEXT = {
                  "time per block"),
 }
 ORDER_LINUX = ["bump", "rsv-arena", "rsv-pool", "rsv-heap", "rsv_malloc", "rsv-preload",
-               "RsvHeapAlloc", "RsvGlobalAlloc-moveable", "glibc", "mimalloc", "jemalloc", "tcmalloc"]
+               "RsvHeapAlloc", "RsvGlobalAlloc-moveable", "glibc", "mimalloc", "mimalloc-linked", "jemalloc", "tcmalloc"]
 ORDER_WIN = ["bump", "rsv-arena", "rsv-pool", "rsv-heap", "rsv_malloc", "RsvHeapAlloc",
              "RsvGlobalAlloc-moveable", "HeapAlloc-process", "HeapAlloc-private",
              "HeapAlloc-private-noser", "GlobalAlloc-fixed", "GlobalAlloc-moveable", "LocalAlloc",
@@ -269,8 +269,17 @@ def headlines(d):
             [d.ratio(L, "batch", v, al, "mimalloc") for v in ("lifo-mixed", "fifo-mixed", "random-mixed")])
         add("%s / mimalloc, prodcons (target ≤ 1×)" % al, [d.ratio(L, "prodcons", "small", al, "mimalloc")])
         add("%s / glibc, large 1–64 MiB (target ≤ 1×)" % al, [d.ratio(L, "large", "1-64MiB", al, "glibc")])
+    # Both linked into the program: the like-for-like comparison of the
+    # rsv_malloc row (bench/alloc_mimalloc_linked.c).
+    add("rsv_malloc / mimalloc-linked (both linked in), pair 16–256 B (target ≤ 0.8×)",
+        [d.ratio(L, "pair", v, "rsv_malloc", "mimalloc-linked") for v in ("16", "64", "256")])
+    add("rsv_malloc / mimalloc-linked, batch lifo/fifo/random mixed",
+        [d.ratio(L, "batch", v, "rsv_malloc", "mimalloc-linked") for v in ("lifo-mixed", "fifo-mixed", "random-mixed")])
+    add("rsv_malloc / mimalloc-linked, prodcons (target ≤ 1×)",
+        [d.ratio(L, "prodcons", "small", "rsv_malloc", "mimalloc-linked")])
     # Across every timed workload: how often, and by how much at worst.
-    for al, other in (("rsv-preload", "mimalloc"), ("rsv_malloc", "mimalloc"), ("rsv_malloc", "glibc")):
+    for al, other in (("rsv-preload", "mimalloc"), ("rsv_malloc", "mimalloc-linked"), ("rsv_malloc", "mimalloc"),
+                      ("rsv_malloc", "glibc")):
         rs = []
         for (p, _), b in d.med.items():
             if p == L and b["allocator"] == al and b["family"] != "rss":
@@ -408,9 +417,9 @@ def readme(d, outdir, charts):
     L.append("- Google Benchmark through a C shim (`bench/shim.cc`); every workload is C "
              "(`bench/workloads.h`), written once against one interface (`bench/alloc.h`) and "
              "compiled into each allocator's file, so inline fast paths are measured as users get them.")
-    L.append("- Isolation: %s. glibc's process also runs the raw bump loop and every Reservoir "
-             "allocator (statically linked); `rsv-preload` is `libreservoir-malloc.so` preloaded "
-             "like the peers." % m.get("isolation", ""))
+    L.append("- Isolation: %s. glibc's process also runs the raw bump loop, every Reservoir "
+             "allocator and `mimalloc-linked` (each statically linked, called by its own names); "
+             "`rsv-preload` is `libreservoir-malloc.so` preloaded like the peers." % m.get("isolation", ""))
     fac = m.get("family_min_time_factor", {})
     longer = "".join("; %s %g s" % (f, m.get("min_time_s", 0) * x) for f, x in sorted(fac.items()))
     L.append("- %d interleaved rounds per workload family (minimum %g s per benchmark per round%s); "
