@@ -372,7 +372,7 @@ RSV_INLINE uintptr_t rsvh_cookie(const void *b)
     return rsvh_key ^ (uintptr_t)b;
 }
 
-/* ---- the live bitmap (written by the owner only) ----------------------------------------- */
+/* ---- the live bitmap (written by the owner only) ----------------------- */
 /* The bitmap word holding p's bit; p - seg in 1 .. 4 MiB - 1 (seg from
  * rsvh_seg_of(p); p on a page owned by the caller, so never 4 MiB: that
  * maps to the ownerless guard descriptor).  Bit (off / 16) % 64 of word
