@@ -15,25 +15,4 @@
 
 #include <mimalloc.h>
 
-static void *mil_create(size_t block)
-{
-    (void)block;
-    static char dummy;
-    return &dummy;
-}
-static void mil_destroy(void *ctx) { (void)ctx; }
-static void *mil_alloc(void *ctx, size_t size) { (void)ctx; return mi_malloc(size); }
-static void mil_free(void *ctx, void *p, size_t size) { (void)ctx; (void)size; mi_free(p); }
-static void *mil_realloc(void *ctx, void *p, size_t old, size_t size)
-{
-    (void)ctx;
-    (void)old;
-    return mi_realloc(p, size);
-}
-
-static const rsvb_alloc_t mil_ops = {
-    RSVB_CAP_FREE | RSVB_CAP_REALLOC | RSVB_CAP_SHARED | RSVB_CAP_LARGE,
-    mil_create, mil_destroy, mil_alloc, mil_free, mil_realloc, NULL,
-};
-
-RSVB_DEFINE_ALLOCATOR(mimalloc_linked, mil_ops)
+RSVB_DEFINE_MALLOC_LIKE(mimalloc_linked, mi_malloc, mi_free, mi_realloc)

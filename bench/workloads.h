@@ -644,6 +644,42 @@ static inline int rsvb_can_batch(unsigned caps, const rsvb_batch_param *bp)
                                       rsvb_b_##ID##_xthread});        \
     }
 
+/* A process-wide malloc-like allocator (no instance: create returns a
+ * dummy) whose three functions take and return what malloc, free and
+ * realloc do: the allocator table and RSVB_DEFINE_ALLOCATOR(ID, ...) in
+ * one line.  Used by the process malloc, rsv_malloc and mimalloc-linked. */
+#define RSVB_DEFINE_MALLOC_LIKE(ID, MALLOC, FREE, REALLOC)                              \
+    static void *rsvb_ml_##ID##_create(size_t block)                                    \
+    {                                                                                   \
+        (void)block;                                                                    \
+        static char dummy;                                                              \
+        return &dummy;                                                                  \
+    }                                                                                   \
+    static void rsvb_ml_##ID##_destroy(void *ctx) { (void)ctx; }                        \
+    static void *rsvb_ml_##ID##_alloc(void *ctx, size_t size)                           \
+    {                                                                                   \
+        (void)ctx;                                                                      \
+        return MALLOC(size);                                                            \
+    }                                                                                   \
+    static void rsvb_ml_##ID##_free(void *ctx, void *p, size_t size)                    \
+    {                                                                                   \
+        (void)ctx;                                                                      \
+        (void)size;                                                                     \
+        FREE(p);                                                                        \
+    }                                                                                   \
+    static void *rsvb_ml_##ID##_realloc(void *ctx, void *p, size_t old, size_t size)    \
+    {                                                                                   \
+        (void)ctx;                                                                      \
+        (void)old;                                                                      \
+        return REALLOC(p, size);                                                        \
+    }                                                                                   \
+    static const rsvb_alloc_t rsvb_ml_##ID##_ops = {                                    \
+        RSVB_CAP_FREE | RSVB_CAP_REALLOC | RSVB_CAP_SHARED | RSVB_CAP_LARGE,            \
+        rsvb_ml_##ID##_create,  rsvb_ml_##ID##_destroy, rsvb_ml_##ID##_alloc,           \
+        rsvb_ml_##ID##_free,    rsvb_ml_##ID##_realloc, NULL,                           \
+    };                                                                                  \
+    RSVB_DEFINE_ALLOCATOR(ID, rsvb_ml_##ID##_ops)
+
 /* Registers the workloads `caps` allows; fns in the order of the macro. */
 static inline void rsvb_register_all(const char *name, unsigned caps, const rsvb_fn *fns)
 {
