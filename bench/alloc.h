@@ -26,9 +26,11 @@ enum {
     RSVB_CAP_FIXED = 1u << 4,   /* one block size per ctx (a pool): every
                                    size equals create()'s block_size */
     RSVB_CAP_LARGE = 1u << 5,   /* blocks of 1-64 MiB are supported */
-    RSVB_CAP_FEW = 1u << 6,     /* one OS mapping per block: the 100,000-
-                                   block batch would exceed Linux's
-                                   vm.max_map_count under Wine, so skip it */
+    RSVB_CAP_FEW = 1u << 6,     /* the 100,000-block batch cannot run: one
+                                   OS mapping per block would exceed
+                                   Linux's vm.max_map_count under Wine, or
+                                   kernel32 holds at most 0x10000 moveable
+                                   handles (GL-5); skip it */
     RSVB_CAP_DEBUGROW = 1u << 7 /* a debug-feature row: only the workloads
                                    of the debug-cost table (pair 16-4 KiB,
                                    frame, entities, request/t1) */

@@ -109,8 +109,8 @@ static const rsvb_alloc_t k32_gfixed_ops = {
     K32_CAPS, k32_dummy_create, k32_nop_destroy,
     k32_gfixed_alloc, k32_gfixed_free, k32_gfixed_realloc, NULL,
 };
-static const rsvb_alloc_t k32_gmove_ops = {
-    K32_CAPS, k32_dummy_create, k32_nop_destroy,
+static const rsvb_alloc_t k32_gmove_ops = {   /* FEW: 0x10000 moveable handles (GL-5) */
+    K32_CAPS | RSVB_CAP_FEW, k32_dummy_create, k32_nop_destroy,
     k32_gmove_alloc, k32_gmove_free, k32_gmove_realloc, NULL,
 };
 static const rsvb_alloc_t k32_local_ops = {
