@@ -5,7 +5,8 @@
  * alignment rules, valloc/pvalloc page rounding, calloc/reallocarray
  * overflow), blocks crossing threads, and the bad-pointer reports: the
  * owner's free checks a block with the live bitmap and falls back to the
- * cookie while remote frees of its page are pending, so every order of a
+ * cookie (written only by remote frees) while remote frees of its page
+ * are pending; anyone else checks both, so every order of a
  * local and a remote free of one block is tested to be reported once and
  * to leave the heap handing each block out once.
  */
@@ -415,13 +416,34 @@ Test(malloc, double_free_remote_collected_then_owner, .timeout = 10)
     cr_assert_eq(err_count, 1);
 }
 
+/* Allocation writes no cookie (only a remote free does, and collection
+ * clears it): a block freed remotely, collected and handed out again must
+ * read as live to the next remote free, even when the program never
+ * writes its second word. */
+Test(malloc, remote_free_after_reuse_is_not_a_double_free, .timeout = 10)
+{
+    err_setup();
+    void *keep = rsv_malloc(64);
+    void *p = rsv_malloc(64);
+    free_on_other_thread(p);
+    rsv_heap_trim(rsv_heap_default());   /* collects p from the remote list */
+    void *q = rsv_malloc(64);
+    cr_assert_eq(q, p, "the collected block comes back first");
+    free_on_other_thread(q);             /* its second word is as the remote free left it */
+    cr_assert_eq(err_count, 0, "a live block reported as freed");
+    rsv_heap_trim(rsv_heap_default());
+    assert_blocks_unique(64, 2000, keep);
+    rsv_free(keep);
+    cr_assert_eq(err_count, 0);
+}
+
 Test(malloc, double_free_owner_then_remote, .timeout = 10)
 {
     err_setup();
     void *keep = rsv_malloc(48);
     void *p = rsv_malloc(48);
     rsv_free(p);
-    free_on_other_thread(p);       /* the remote path reads the cookie */
+    free_on_other_thread(p);       /* the remote path reads the live bit: clear */
     cr_assert_eq(err_count, 1);
     assert_blocks_unique(48, 2000, keep);
     rsv_free(keep);
