@@ -211,16 +211,11 @@ int rsvh_lookup(const void *p, rsvh_segment_t **segp, rsvh_page_t **pgp)
  * goes to a span of its own (rsvh_realloc_span), not to a LARGE class. */
 #define RSVH_REALLOC_SPAN_MIN ((size_t)256 << 10)
 
-void *rsvh_realloc_span(rsv_heap_t *h, size_t size, size_t old, int *tried);
-/* Where the default heap's realloc moves a block of `old` usable bytes
- * that must grow to size (> old): past RSVH_REALLOC_SPAN_MIN, a span of
- * its own, which later growth resizes in place (huge_resize: no copy, and
- * only the bytes written become resident), instead of the next LARGE
- * class, whose page would keep the block's memory resident once it moves
- * on (a buffer grown from 256 KiB to 1 MiB passed eight classes, 5.1 MiB).
- * *tried = 0 and NULL when the size classes serve it (h explicit, size
- * not in (RSVH_REALLOC_SPAN_MIN, RSVH_LARGE_MAX], or not growth); else
- * *tried = 1 and the block, or NULL on failure (reported). */
+/* A span of its own, not the next LARGE class, whose page would keep the
+ * block's memory resident once it moves on (a buffer grown from 256 KiB
+ * to 1 MiB passed eight classes, 5.1 MiB); later growth resizes the span
+ * in place (huge_resize: no copy, and only the bytes written become
+ * resident). */
 void *rsvh_realloc_span(rsv_heap_t *h, size_t size, size_t old, int *tried)
 {
     *tried = h->is_default && size > old && size > RSVH_REALLOC_SPAN_MIN && size <= RSVH_LARGE_MAX;

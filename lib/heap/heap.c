@@ -326,8 +326,6 @@ static int heap_check(rsv_heap_t *h, const void *p, rsvh_segment_t **seg, rsvh_p
     return why;
 }
 
-void *rsvh_realloc_span(rsv_heap_t *h, size_t size, size_t old, int *tried);   /* alloc.c */
-
 static void *heap_realloc_locked(rsv_heap_t *h, void *p, size_t size)
 {
     rsvh_segment_t *seg;

@@ -493,6 +493,11 @@ int rsvh_lookup(const void *p, rsvh_segment_t **seg, rsvh_page_t **pg);
  * With for_realloc, refuses a shrink that a smaller class would serve. */
 int rsvh_resize_in_place(rsv_heap_t *h, rsvh_segment_t *seg, rsvh_page_t *pg, size_t size,
                          int for_realloc);
+/* Where h's realloc moves a block of `old` usable bytes that must grow to
+ * size (> old): *tried = 0 and NULL when the size classes serve it (h
+ * explicit, size not in (256 KiB, RSVH_LARGE_MAX], or not growth); else
+ * *tried = 1 and a span of its own, or NULL on failure (reported). */
+void *rsvh_realloc_span(rsv_heap_t *h, size_t size, size_t old, int *tried);
 /* Reports a bad pointer once through rsvi_error. */
 void rsvh_report_bad(int why, const char *what);
 /* Usable bytes of a checked block. */
