@@ -15,6 +15,7 @@
 #include "os/backtrace.h"
 #include "reservoir.h"
 #include "reservoir/win32.h"
+#include "spawn.h"
 #include "tap.h"
 
 static void *be_alloc(void *ctx, size_t size, size_t align)
@@ -112,7 +113,7 @@ int main(int argc, char **argv)
     int hooked = rsv_debug_available();
     for (int i = 0; hooked && i < 3; i++) {
         _putenv(envs[i][0]);
-        intptr_t rc = _spawnl(_P_WAIT, argv[0], argv[0], "--env", envs[i][1], NULL);
+        intptr_t rc = spawn_self(argv[0], "--env", envs[i][1]);
         CHECK(rc == atoi(envs[i][2]), "%s: %s bug stops the program (child exit %d)", envs[i][0], envs[i][1],
               (int)rc);
     }
@@ -120,7 +121,7 @@ int main(int argc, char **argv)
 
     static const char *faults[] = {"over", "under", "uaf"};
     for (int i = 0; i < 3; i++) {
-        intptr_t rc = _spawnl(_P_WAIT, argv[0], argv[0], "--child", faults[i], NULL);
+        intptr_t rc = spawn_self(argv[0], "--child", faults[i]);
         CHECK(rc == 42, "guard page: %s faults at the access (child exit %d)", faults[i], (int)rc);
     }
 

@@ -14,6 +14,7 @@
 #include "os/os.h"
 #include "reservoir/region.h"
 #include "reservoir/vm.h"
+#include "spawn.h"
 #include "tap.h"
 #include "vm_witness.h"
 #include "../test_rng.h"
@@ -120,7 +121,7 @@ int main(int argc, char **argv)
     rsv_vm_info_t gi;
     CHECK(rsv_vm_query(r.base + r.usable, &gi) == 0 && gi.state == RSV_VM_RESERVED, "guard page is reserved");
     rsv_region_release(&r);
-    intptr_t rc = _spawnl(_P_WAIT, argv[0], argv[0], "--child", NULL);
+    intptr_t rc = spawn_self(argv[0], "--child", NULL);
     CHECK(rc == 42, "running into the guard page faults (child exit %d)", (int)rc);
 
     /* large pages fall back (Wine rejects MEM_LARGE_PAGES; regions never use them on Windows) */

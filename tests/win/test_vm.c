@@ -17,6 +17,7 @@
 #include "os/os.h"
 #include "os/thread.h"
 #include "reservoir/vm.h"
+#include "spawn.h"
 #include "tap.h"
 #include "vm_witness.h"
 
@@ -66,7 +67,7 @@ static int child_main(const char *what)
 
 static int faults_in_child(const char *self, const char *what)
 {
-    intptr_t rc = _spawnl(_P_WAIT, self, self, "--child", what, NULL);
+    intptr_t rc = spawn_self(self, "--child", what);
     return rc == 42;
 }
 
