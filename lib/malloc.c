@@ -94,7 +94,7 @@ MALLOC_HOT void rsv_free(void *p)
                 return;
             }
         } else if (seg->heap == &rsvh_default_heap && rsvh_check_block(seg, p, &pg) == RSVH_OK) {
-            rsvh_free_remote(pg, (rsvh_block_t *)p);
+            rsvh_free_foreign(t, pg, (rsvh_block_t *)p);
             return;
         }
     }

@@ -63,6 +63,7 @@ static void heap_fork_prepare(void)
     rsvi_lock(&heap_list_lock);
     for (rsv_heap_t *h = rsvh_default_heap.next_heap; h; h = h->next_heap)
         if (!(h->flags & RSV_HEAP_NO_SERIALIZE)) rsvi_rlock(&h->api_lock);
+    rsvi_lock(&rsvh_default_heap.shared_lock);
     rsvi_lock(&rsvh_default_heap.lock);
     rsvi_lock(&heap_tld_lock);
     rsvh_meta_fork(1);
@@ -78,6 +79,7 @@ static void heap_fork_release(void)
     rsvh_meta_fork(0);
     rsvi_unlock(&heap_tld_lock);
     rsvi_unlock(&rsvh_default_heap.lock);
+    rsvi_unlock(&rsvh_default_heap.shared_lock);
     for (rsv_heap_t *h = rsvh_default_heap.next_heap; h; h = h->next_heap)
         if (!(h->flags & RSV_HEAP_NO_SERIALIZE)) rsvi_runlock(&h->api_lock);
     rsvi_unlock(&heap_list_lock);
@@ -313,6 +315,8 @@ static void heap_free_checked(rsv_heap_t *h, rsvh_segment_t *seg, rsvh_page_t *p
     rsvh_tld_t *t = rsvh_tld_of(h);
     if (atomic_load_explicit(&pg->owner, memory_order_relaxed) == t)
         rsvh_free_local(t, pg, (rsvh_block_t *)p);
+    else if (h->is_default)
+        rsvh_free_foreign(t, pg, (rsvh_block_t *)p);
     else
         rsvh_free_remote(pg, (rsvh_block_t *)p);
 }

@@ -212,6 +212,11 @@ typedef struct rsvh_tld {
     struct rsvh_tld *next_free;          /* tld pool link */
     size_t in_use, peak_in_use;          /* explicit heaps: exact bytes of live blocks */
     size_t live_blocks;                  /* explicit heaps: live blocks */
+    /* Default heap: the LARGE block this thread freed last, parked (its
+     * cookie set, so it reads as freed) for its next allocation of the
+     * same class; NULL: none.  See rsvh_free_foreign. */
+    rsvh_block_t *parked;
+    unsigned parked_cls;
     int registered;                      /* thread-exit hook installed */
 } rsvh_tld_t;
 
@@ -227,6 +232,11 @@ struct rsv_heap {
     int is_default;
     rsvi_rlock_t api_lock;   /* explicit serialized heaps: held across each call */
     rsvi_lock_t lock;        /* segments, areas, abandoned pages, purge state */
+    /* Default heap: held while h->tld allocates.  There h->tld owns the
+     * pages of the LARGE classes (blocks over 64 KiB) for every thread,
+     * so a block one thread frees serves the next allocation of any
+     * thread.  Taken before `lock`, never after it. */
+    rsvi_lock_t shared_lock;
     rsvh_area_t *areas;
     size_t next_area;        /* size of the next area to reserve */
     size_t max_size;         /* 0: growable */
@@ -243,7 +253,8 @@ struct rsv_heap {
     unsigned region_flags;   /* RSV_REGION_* for new areas */
     const char *name;
     struct rsv_heap *next_heap, *prev_heap;  /* all heaps (fork handling) */
-    rsvh_tld_t tld;          /* explicit heaps: the one allocation state */
+    rsvh_tld_t tld;          /* explicit heaps: the one allocation state;
+                              * default heap: the LARGE classes' (shared_lock) */
 };
 
 _Static_assert(sizeof(rsvh_page_t) == 64 || sizeof(void *) != 8, "page descriptor is one cache line");
@@ -482,6 +493,12 @@ void rsvh_free_local_slow(rsvh_tld_t *t, rsvh_page_t *pg);
 int rsvh_free_owned_checked(rsvh_tld_t *t, rsvh_page_t *pg, rsvh_block_t *b);
 /* A block of a page owned by another thread (or by nobody). */
 void rsvh_free_remote(rsvh_page_t *pg, rsvh_block_t *b);
+/* A checked block of the default heap on a page that t (the caller's tld,
+ * possibly rsvh_tld_empty) does not own: parks a LARGE block in t
+ * (pushing the one parked before to its page), else rsvh_free_remote. */
+void rsvh_free_foreign(rsvh_tld_t *t, rsvh_page_t *pg, rsvh_block_t *b);
+/* Hands t's parked block (if any) back to its page. */
+void rsvh_tld_unpark(rsvh_tld_t *t);
 /* Frees a huge block (seg kind HUGE, p == seg->huge_block checked). */
 void rsvh_free_huge(rsv_heap_t *h, rsvh_segment_t *seg);
 /* Zeroed allocation (skips the memset on fresh huge spans). */

@@ -373,7 +373,13 @@ size_t rsv_heap_trim(rsv_heap_t *h)
     if (h->is_default) {
         rsvh_default_init();
         rsvh_tld_t *t = rsvh_tls_get();
-        if (t != &rsvh_tld_empty) rsvh_tld_collect(t, 1);
+        if (t != &rsvh_tld_empty) {
+            rsvh_tld_unpark(t);
+            rsvh_tld_collect(t, 1);
+        }
+        rsvi_lock(&h->shared_lock);
+        rsvh_tld_collect(&h->tld, 1);
+        rsvi_unlock(&h->shared_lock);
     } else {
         if (!(h->flags & RSV_HEAP_NO_SERIALIZE)) rsvi_rlock(&h->api_lock);
         rsvh_tld_collect(&h->tld, 1);

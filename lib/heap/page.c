@@ -352,6 +352,34 @@ static rsvh_page_t *page_of_block(void *b)
     return &seg->pages[((uintptr_t)b - (uintptr_t)seg) >> seg->page_shift];
 }
 
+void rsvh_free_foreign(rsvh_tld_t *t, rsvh_page_t *pg, rsvh_block_t *b)
+{
+    if (atomic_load_explicit(&pg->owner, memory_order_relaxed) == &rsvh_default_heap.tld &&
+        t != &rsvh_tld_empty) {
+        /* A shared LARGE page (rsvh_alloc_slow): park b for this thread's
+         * next allocation of its class, which then takes no lock.  The
+         * cookie makes every check read b as freed (a pending remote
+         * free) while it waits; a page keeps counting it as live, so at
+         * most one block per thread is kept from the others. */
+        b->cookie = rsvh_cookie(b);
+        rsvh_block_t *old = t->parked;
+        t->parked = b;
+        t->parked_cls = pg->cls;
+        if (!old) return;
+        b = old;
+        pg = page_of_block(old);
+    }
+    rsvh_free_remote(pg, b);
+}
+
+void rsvh_tld_unpark(rsvh_tld_t *t)
+{
+    rsvh_block_t *b = t->parked;
+    if (!b) return;
+    t->parked = NULL;
+    rsvh_free_remote(page_of_block(b), b);
+}
+
 void rsvh_tld_delayed(rsvh_tld_t *t)
 {
     rsvh_block_t *b = atomic_exchange_explicit(&t->delayed, NULL, memory_order_acquire);
@@ -473,6 +501,7 @@ void rsvh_tld_collect(rsvh_tld_t *t, int retire_all)
 void rsvh_tld_abandon(rsvh_tld_t *t)
 {
     rsv_heap_t *h = t->heap;
+    rsvh_tld_unpark(t);
     /* 1: no remote thread may start using t->delayed after this. */
     TLD_FOREACH_PAGE(t, pg, { page_set_tag(pg, RSVH_NEVER, 0); });
     /* 2: take back what was delayed before. */

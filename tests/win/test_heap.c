@@ -258,6 +258,61 @@ static void test_threads(void)
     CHECK(st.blocks == 0, "its pages came back (%u blocks)", (unsigned)st.blocks);
 }
 
+/* LARGE blocks (64 KiB - 1 MiB) live on pages all threads share; each
+ * thread parks the one it freed last (lib/heap/alloc.c large_shared).
+ * Runs first, on a heap no other test has used, so that the blocks a
+ * third thread gets can only be the ones freed. */
+#define LS_SIZE ((size_t)128 << 10)
+#define LS_N 8
+static void *ls_blocks[LS_N], *ls_again[LS_N];
+
+static DWORD WINAPI ls_free(LPVOID arg)
+{
+    (void)arg;
+    rsv_free(rsv_malloc(16));   /* with state of its own, it parks the last one */
+    for (int i = 0; i < LS_N; i++) rsv_free(ls_blocks[i]);
+    return 0;   /* its exit (an FLS callback) hands the parked block back */
+}
+static DWORD WINAPI ls_alloc_again(LPVOID arg)
+{
+    (void)arg;
+    for (int i = 0; i < LS_N; i++) ls_again[i] = rsv_malloc(LS_SIZE);
+    return 0;
+}
+static void on_thread(LPTHREAD_START_ROUTINE fn)
+{
+    HANDLE t = CreateThread(NULL, 0, fn, NULL, 0, NULL);
+    WaitForSingleObject(t, INFINITE);
+    CloseHandle(t);
+}
+
+static void test_large_shared(void)
+{
+    for (int i = 0; i < LS_N; i++) {
+        ls_blocks[i] = rsv_malloc(LS_SIZE);
+        memset(ls_blocks[i], i + 1, LS_SIZE);
+    }
+    on_thread(ls_free);
+    on_thread(ls_alloc_again);
+    int reused = 0;
+    for (int i = 0; i < LS_N; i++)
+        for (int j = 0; j < LS_N; j++)
+            if (ls_again[i] == ls_blocks[j]) reused++;
+    CHECK(reused == LS_N, "LARGE blocks freed on one thread serve another (%d of %d)", reused, LS_N);
+    for (int i = 0; i < LS_N; i++) rsv_free(ls_again[i]);
+    void *p = rsv_malloc(LS_SIZE);
+    CHECK(p == ls_again[LS_N - 1], "the block a thread parked comes back to it first");
+    rsv_free(p);
+    err_reset();
+    rsv_free(p);
+    CHECK(err_count == 1 && err_code == EINVAL, "a parked block's second free is reported");
+    rsv_heap_trim(rsv_heap_default());
+    rsv_heap_stats_t st;
+    rsv_heap_stats(rsv_heap_default(), &st);
+    CHECK(st.blocks == 0 && valid(rsv_heap_default()), "trim hands the parked block back (%u blocks)",
+          (unsigned)st.blocks);
+}
+
 /* What a fresh thread sees of lib/os/tls.h before and after its first
  * allocation. */
 struct tls_seen {
@@ -350,6 +405,7 @@ int main(void)
 {
     rsv_error_handler_t eh = {err_capture, NULL};
     rsv_set_error_handler(eh);
+    test_large_shared();
     test_sizes_and_alignment();
     test_realloc_expand();
     test_bad_pointers();

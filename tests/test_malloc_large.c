@@ -1,0 +1,220 @@
+/* tests/test_malloc_large.c — the default heap's LARGE blocks (over 64 KiB,
+ * up to 1 MiB) live on pages every thread shares, and each thread parks
+ * the one it freed last (lib/heap/alloc.c large_shared, page.c
+ * rsvh_free_foreign): a block freed on one thread serves another thread's
+ * allocation; the parked block comes back to its thread first; a parked
+ * block reads as freed to every check; thread exit and trim hand it back.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "reservoir/heap.h"
+#include "reservoir/malloc.h"
+#include "test_errors.h"
+
+#define LS_SIZE ((size_t)128 << 10)   /* a LARGE class */
+#define LS_N 8
+
+static void *ls_blocks[LS_N];
+static void *ls_again[LS_N];
+
+static void *ls_alloc(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < LS_N; i++) {
+        ls_blocks[i] = rsv_malloc(LS_SIZE);
+        cr_assert_not_null(ls_blocks[i]);
+        memset(ls_blocks[i], i + 1, LS_SIZE);
+    }
+    return NULL;
+}
+static void *ls_free(void *arg)
+{
+    (void)arg;
+    rsv_free(rsv_malloc(16));   /* a thread with state of its own parks the last block */
+    for (int i = 0; i < LS_N; i++) rsv_free(ls_blocks[i]);
+    return NULL;
+}
+static void *ls_alloc_again(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < LS_N; i++) ls_again[i] = rsv_malloc(LS_SIZE);
+    return NULL;
+}
+static void on_thread(void *(*fn)(void *))
+{
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, fn, NULL), 0);
+    cr_assert_eq(pthread_join(t, NULL), 0);
+}
+static int was_allocated_before(const void *p)
+{
+    for (int i = 0; i < LS_N; i++)
+        if (ls_blocks[i] == p) return 1;
+    return 0;
+}
+static size_t live_blocks(void)
+{
+    rsv_heap_stats_t st;
+    rsv_heap_stats(rsv_heap_default(), &st);
+    return st.blocks;
+}
+
+/* This thread allocates, thread B frees, thread C allocates: C gets this
+ * thread's blocks back, where pages of this (still running) thread's own
+ * would give C new memory. */
+Test(malloc_large, blocks_freed_on_one_thread_serve_another, .timeout = 10)
+{
+    ls_alloc(NULL);
+    on_thread(ls_free);        /* and its exit hands back the block it parked */
+    on_thread(ls_alloc_again);
+    for (int i = 0; i < LS_N; i++) {
+        cr_assert_not_null(ls_again[i]);
+        cr_assert(was_allocated_before(ls_again[i]), "block %d is new memory", i);
+        for (int j = 0; j < i; j++) cr_assert_neq(ls_again[i], ls_again[j], "handed out twice");
+    }
+    for (int i = 0; i < LS_N; i++) rsv_free(ls_again[i]);
+    cr_assert_eq(rsv_heap_validate(rsv_heap_default(), NULL, NULL, 0), 0);
+}
+
+Test(malloc_large, parked_block_comes_back_to_its_thread_first, .timeout = 10)
+{
+    err_setup();
+    void *p = rsv_malloc(LS_SIZE);
+    memset(p, 1, LS_SIZE);
+    rsv_free(p);
+    void *q = rsv_malloc(LS_SIZE - 1000);   /* same class */
+    cr_assert_eq(q, p);
+    memset(q, 2, LS_SIZE - 1000);
+    rsv_free(q);
+    /* Another class does not take it, and leaves it parked. */
+    void *r = rsv_malloc(LS_SIZE * 2);
+    cr_assert_not_null(r);
+    cr_assert_neq(r, p);
+    cr_assert_eq(rsv_malloc(LS_SIZE), p);
+    rsv_free(p);
+    rsv_free(r);
+    cr_assert_eq(err_count, 0, "a block taken back from the park reads as freed");
+    cr_assert_eq(rsv_heap_validate(rsv_heap_default(), NULL, NULL, 0), 0);
+}
+
+static void *free_p(void *arg)
+{
+    rsv_free(arg);
+    return NULL;
+}
+
+Test(malloc_large, parked_block_reads_as_freed, .timeout = 10)
+{
+    err_setup();
+    void *keep = rsv_malloc(LS_SIZE);
+    void *p = rsv_malloc(LS_SIZE);
+    rsv_free(p);                       /* parked */
+    cr_assert_eq(err_count, 0);
+    rsv_free(p);
+    cr_assert_eq(err_count, 1, "second free of a parked block is a double free");
+    cr_assert_eq(err_code, EINVAL);
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, free_p, p), 0);
+    pthread_join(t, NULL);
+    cr_assert_eq(err_count, 2, "another thread's free of it too");
+    cr_assert_eq(rsv_malloc_usable_size(p), 0);   /* no report, as for any non-block */
+    cr_assert_eq(err_count, 2);
+    cr_assert_null(rsv_realloc(p, 10));
+    cr_assert_eq(err_count, 3);
+    /* It was handed back once and only once. */
+    void *v[LS_N];
+    for (int i = 0; i < LS_N; i++) {
+        v[i] = rsv_malloc(LS_SIZE);
+        cr_assert_neq(v[i], keep);
+        for (int j = 0; j < i; j++) cr_assert_neq(v[i], v[j], "handed out twice");
+    }
+    for (int i = 0; i < LS_N; i++) rsv_free(v[i]);
+    rsv_free(keep);
+    cr_assert_eq(err_count, 3);
+    cr_assert_eq(rsv_heap_validate(rsv_heap_default(), NULL, NULL, 0), 0);
+}
+
+static void *alloc_free_one(void *arg)
+{
+    (void)arg;
+    void *p = rsv_malloc(LS_SIZE);
+    cr_assert_not_null(p);
+    rsv_free(p);   /* parked in this thread until it exits */
+    return NULL;
+}
+
+Test(malloc_large, thread_exit_hands_back_the_parked_block, .timeout = 10)
+{
+    rsv_heap_trim(rsv_heap_default());
+    size_t before = live_blocks();
+    on_thread(alloc_free_one);
+    rsv_heap_trim(rsv_heap_default());   /* collects what the exit handed back */
+    cr_assert_eq(live_blocks(), before, "the exited thread's parked block is still counted live");
+    cr_assert_eq(rsv_heap_validate(rsv_heap_default(), NULL, NULL, 0), 0);
+}
+
+Test(malloc_large, trim_hands_back_the_parked_block, .timeout = 10)
+{
+    rsv_heap_trim(rsv_heap_default());
+    size_t before = live_blocks();
+    void *p = rsv_malloc(LS_SIZE);
+    cr_assert_eq(live_blocks(), before + 1);
+    rsv_free(p);
+    cr_assert_eq(live_blocks(), before + 1, "parked: counted until handed back");
+    rsv_heap_trim(rsv_heap_default());
+    cr_assert_eq(live_blocks(), before);
+    cr_assert_eq(rsv_heap_validate(rsv_heap_default(), NULL, NULL, 0), 0);
+}
+
+static atomic_int churn_stop;
+/* Two classes in turn, so that no allocation is the parked block and
+ * every one takes the shared pages' lock. */
+static void *churn(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&churn_stop)) {
+        void *a = rsv_malloc(LS_SIZE);
+        void *b = rsv_malloc(LS_SIZE * 2);
+        rsv_free(a);
+        rsv_free(b);
+    }
+    return NULL;
+}
+
+/* The shared pages' lock is held across fork (heap.c heap_fork_prepare):
+ * a child forked while another thread held it would wait forever. */
+Test(malloc_large, fork_while_another_thread_allocates, .timeout = 60)
+{
+    pthread_t t;
+    atomic_store(&churn_stop, 0);
+    cr_assert_eq(pthread_create(&t, NULL, churn, NULL), 0);
+    for (int i = 0; i < 20; i++) {
+        pid_t pid = fork();
+        cr_assert_neq(pid, -1);
+        if (pid == 0) {
+            alarm(10);   /* a deadlock fails the test instead of hanging it */
+            for (int k = 0; k < 100; k++) {
+                void *a = rsv_malloc(LS_SIZE * (size_t)(1 + k % 3));
+                if (!a) _exit(2);
+                memset(a, k, 4096);
+                rsv_free(a);
+            }
+            _exit(rsv_heap_validate(rsv_heap_default(), NULL, NULL, 0) == 0 ? 0 : 1);
+        }
+        int status = 0;
+        cr_assert_eq(waitpid(pid, &status, 0), pid);
+        cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child %d: status 0x%x", i, status);
+    }
+    atomic_store(&churn_stop, 1);
+    pthread_join(t, NULL);
+    cr_assert_eq(rsv_heap_validate(rsv_heap_default(), NULL, NULL, 0), 0);
+}
