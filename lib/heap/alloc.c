@@ -141,7 +141,7 @@ static int huge_resize(rsv_heap_t *h, rsvh_segment_t *seg, size_t size)
  * pages kept every thread's own peak of such blocks resident: eight
  * threads passing 128 KiB vectors to each other held 3.7 MiB of them,
  * 0.9 MiB live (docs/malloc.md). */
-static void *large_shared(rsvh_tld_t *t, size_t size)
+__attribute__((noinline)) static void *large_shared(rsvh_tld_t *t, size_t size)
 {
     unsigned cls = rsvh_class_of(size);
     rsvh_block_t *b = t->parked;
@@ -168,11 +168,12 @@ void *rsvh_alloc_slow(rsvh_tld_t *t, size_t size)
         int zero;
         return huge_alloc(t->heap, size, RSVH_ALIGN, &zero);
     }
-    if (size > RSVH_MEDIUM_MAX && t->heap->is_default) return large_shared(t, size);
     if (size > RSVH_DIRECT_MAX) {
-        /* Medium fast path: the first page of the class. */
+        /* Medium fast path: the first page of the class (never one of
+         * the default heap's LARGE classes: a thread has no such page). */
         rsvh_page_t *pg = t->queues[rsvh_class_of(size)].first;
         if (pg && pg->free) return rsvh_block_take(pg);
+        if (size > RSVH_MEDIUM_MAX && t->heap->is_default) return large_shared(t, size);
     }
     return rsvh_page_alloc_slow(t, size);
 }
