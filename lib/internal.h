@@ -58,10 +58,14 @@ int rsvi_vm_validate(void);
  * default its own pthread_atfork hook takes that lock across fork.  Hooks
  * run prepare-handlers in reverse order of registration, so a layer that
  * calls rsv_vm_* while holding its own lock (the heap) could deadlock
- * against that hook.  Such a layer calls rsvi_vm_fork_adopt() once before
- * registering its own hooks, then rsvi_vm_fork_lock() last in its prepare
- * hook and rsvi_vm_fork_unlock() first in its parent and child hooks; the
- * vm layer's own hook then does nothing. */
+ * against that hook.  Such a layer registers its own hooks, then calls
+ * rsvi_vm_fork_adopt() once; it calls rsvi_vm_fork_lock() last in its
+ * prepare hook and rsvi_vm_fork_unlock() first in its parent and child
+ * hooks.  Once adopted, the vm layer's own hook does nothing.  (Adopting
+ * before registering left a window where neither hook took the lock: a
+ * fork then could leave the child's vm lock held forever.)  A fork inside
+ * the window between registering and adopting takes the lock once, in
+ * whichever hook runs first. */
 void rsvi_vm_fork_adopt(void);
 void rsvi_vm_fork_lock(void);
 void rsvi_vm_fork_unlock(void);

@@ -256,7 +256,7 @@ int rsvi_vm_lookup(const void *addr, void **base, size_t *size)
 
 void rsvi_vm_fork_adopt(void) { rsvi_vmb_fork_adopt(); }
 void rsvi_vm_fork_lock(void) { rsvi_vmb_fork_lock(); }
-void rsvi_vm_fork_unlock(void) { rsvi_vmb_unlock(); }
+void rsvi_vm_fork_unlock(void) { rsvi_vmb_fork_unlock(); }
 
 int rsvi_vm_validate(void)
 {

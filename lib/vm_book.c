@@ -35,14 +35,24 @@ static atomic_int vmb_fork_adopted;  /* another layer's hooks take the lock */
 
 /* ---- lock and fork ------------------------------------------------------- */
 
+/* Which hook took the lock for the fork under way (read and written by
+ * the forking thread only, inside its fork handlers): each releases only
+ * what it took, so the lock is taken once whichever runs first. */
+static int vmb_fork_own;     /* vmb_fork_prepare */
+static int vmb_fork_taken;   /* rsvi_vmb_fork_lock (an adopting layer) */
+
 static void vmb_fork_prepare(void)
 {
-    if (!atomic_load(&vmb_fork_adopted)) rsvi_lock(&vmb_mutex);
+    if (atomic_load(&vmb_fork_adopted) || vmb_fork_taken) return;
+    rsvi_lock(&vmb_mutex);
+    vmb_fork_own = 1;
 }
 
 static void vmb_fork_release(void)
 {
-    if (!atomic_load(&vmb_fork_adopted)) rsvi_unlock(&vmb_mutex);
+    if (!vmb_fork_own) return;
+    vmb_fork_own = 0;
+    rsvi_unlock(&vmb_mutex);
 }
 
 /* A fork while another thread holds the lock must not leave the child
@@ -84,7 +94,16 @@ void rsvi_vmb_fork_adopt(void)
 
 void rsvi_vmb_fork_lock(void)
 {
+    if (vmb_fork_own) return;   /* our own hook ran first and holds it */
     rsvi_lock(&vmb_mutex);
+    vmb_fork_taken = 1;
+}
+
+void rsvi_vmb_fork_unlock(void)
+{
+    if (!vmb_fork_taken) return;
+    vmb_fork_taken = 0;
+    rsvi_unlock(&vmb_mutex);
 }
 
 /* ---- node pool ----------------------------------------------------------- */

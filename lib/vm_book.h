@@ -32,9 +32,11 @@ void rsvi_vmb_lock(void);
 void rsvi_vmb_unlock(void);
 
 /* Fork: see rsvi_vm_fork_adopt in internal.h.  fork_lock takes the lock
- * unconditionally (unlock with rsvi_vmb_unlock). */
+ * unless the book's own hook already holds it for this fork; fork_unlock
+ * releases it only when fork_lock took it. */
 void rsvi_vmb_fork_adopt(void);
 void rsvi_vmb_fork_lock(void);
+void rsvi_vmb_fork_unlock(void);
 
 /* Makes sure k nodes are free for the following updates; 0 or ENOMEM. */
 int rsvi_vmb_prepare(unsigned k);

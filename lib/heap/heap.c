@@ -115,9 +115,10 @@ void rsvh_default_init(void)
     if (env->large_pages) h->region_flags |= RSV_REGION_LARGE_PAGES;
     heap_common_init(h);
     atomic_store_explicit(&heap_init_state, 2, memory_order_release);
-    /* After "ready": pthread_atfork may itself call malloc. */
-    rsvi_vm_fork_adopt();
+    /* After "ready": pthread_atfork may itself call malloc.  Adopting the
+     * vm lock only once our hooks are in (internal.h). */
     (void)rsvi_os_atfork(heap_fork_prepare, heap_fork_release, heap_fork_release);
+    rsvi_vm_fork_adopt();
     /* Debug layer (issue 7) last, for the same reason: priming the
      * unwinder may call malloc, which then takes the plain path. */
     if (env->debug) (void)rsvi_heap_debug_attach(h, NULL);
