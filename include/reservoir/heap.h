@@ -116,8 +116,9 @@ typedef struct rsv_heap_stats {
 } rsv_heap_stats_t;
 /* in_use counts usable bytes of live blocks (on the default heap, blocks
  * freed by another thread count until their owner collects them, and so
- * does the one block over 64 KiB each thread keeps from its last free of
- * one, until rsv_heap_trim, thread exit or its reuse hands it back).
+ * does the block over 64 KiB each thread keeps from its last free of one:
+ * until the thread frees another, allocates one of its size class, calls
+ * rsv_heap_trim or exits).
  * peak_in_use is exact for explicit heaps; for the default heap, whose
  * threads keep no shared counter, it is the largest in_use a
  * rsv_heap_stats call has seen.  Safe while other threads allocate. */
