@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "heap/heap_internal.h"
 #include "internal.h"
 #include "reservoir/heap.h"
 #include "reservoir/malloc.h"
@@ -173,6 +174,25 @@ Test(malloc_large, trim_hands_back_the_parked_block, .timeout = 10)
     rsv_heap_trim(rsv_heap_default());
     cr_assert_eq(live_blocks(), before);
     cr_assert_eq(rsv_heap_validate(rsv_heap_default(), NULL, NULL, 0), 0);
+}
+
+/* rsv_heap_validate reads the shared pages block by block too (it holds
+ * their lock): a free block still marked live there is caught. */
+Test(malloc_large, validate_reads_the_shared_pages, .timeout = 10)
+{
+    char *keep = rsv_malloc(LS_SIZE);
+    char *p = rsv_malloc(LS_SIZE);
+    rsv_free(p);
+    rsv_heap_trim(rsv_heap_default());   /* p back on its page's free list, its bit clear */
+    cr_assert_eq(rsv_heap_validate(rsv_heap_default(), NULL, NULL, 0), 0);
+    _Atomic uint64_t *w = rsvh_live_word(rsvh_seg_of(p), p);
+    *w |= rsvh_live_bit(p);
+    char msg[128];
+    cr_assert_neq(rsv_heap_validate(rsv_heap_default(), NULL, msg, sizeof msg), 0);
+    cr_assert(strstr(msg, "live") != NULL || strstr(msg, "free") != NULL, "%s", msg);
+    *w &= ~rsvh_live_bit(p);
+    cr_assert_eq(rsv_heap_validate(rsv_heap_default(), NULL, NULL, 0), 0);
+    rsv_free(keep);
 }
 
 static atomic_int churn_stop;

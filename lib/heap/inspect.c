@@ -19,12 +19,14 @@
 static void insp_lock(rsv_heap_t *h)
 {
     if (!h->is_default && !(h->flags & RSV_HEAP_NO_SERIALIZE)) rsvi_rlock(&h->api_lock);
+    if (h->is_default) rsvi_lock(&h->shared_lock);   /* the shared LARGE pages hold still */
     rsvh_lock(h);
 }
 
 static void insp_unlock(rsv_heap_t *h)
 {
     rsvh_unlock(h);
+    if (h->is_default) rsvi_unlock(&h->shared_lock);
     if (!h->is_default && !(h->flags & RSV_HEAP_NO_SERIALIZE)) rsvi_runlock(&h->api_lock);
 }
 
@@ -37,7 +39,7 @@ static rsvh_tld_t *insp_self(rsv_heap_t *h)
 static int insp_readable(rsv_heap_t *h, const rsvh_page_t *pg)
 {
     rsvh_tld_t *o = atomic_load_explicit(&((rsvh_page_t *)pg)->owner, memory_order_acquire);
-    return o == insp_self(h) || (o == NULL && h->is_default);
+    return o == insp_self(h) || (h->is_default && (o == NULL || o == &h->tld));
 }
 
 /* ---- validate ----------------------------------------------------------------- */
@@ -181,6 +183,7 @@ static int insp_all(rsv_heap_t *h, char *msg, size_t n)
     for (unsigned k = 0; k < RSVH_KINDS_PAGED; k++)
         if (avail_segs[k] != free_segs[k]) return bad(msg, n, "heap: available list misses segments");
     int e = insp_queues(insp_self(h), msg, n);
+    if (!e && h->is_default) e = insp_queues(&h->tld, msg, n);   /* the shared LARGE pages */
     if (e) return e;
     if (!h->is_default && (h->tld.in_use != bytes || h->tld.live_blocks != live))
         return bad(msg, n, "heap: live byte count disagrees with the blocks");
