@@ -12,8 +12,6 @@
 
 #include "heap/heap_internal.h"
 
-void *rsvh_page_alloc_slow(rsvh_tld_t *t, size_t size);
-
 const uint32_t rsvh_class_size[RSVH_CLASSES] = {
     16, 32, 48, 64, 80, 96, 112, 128,
     160, 192, 224, 256, 320, 384, 448, 512,

@@ -482,6 +482,12 @@ RSV_INLINE uint16_t rsvh_used_add(rsvh_page_t *pg, uint16_t d)
  * remote frees, extending, taking a new page) or takes a huge span.
  * Returns NULL on failure (error reported; errno untouched). */
 void *rsvh_alloc_slow(rsvh_tld_t *t, size_t size);
+/* The refill behind rsvh_alloc_slow (page.c): a block of size's class from
+ * t's queue, collecting remote frees, carving, or taking a fresh or
+ * abandoned page.  The caller owns t (t's thread, or the lock guarding
+ * it: an explicit heap's API lock, the default heap's shared_lock for
+ * h->tld).  NULL on failure (reported). */
+void *rsvh_page_alloc_slow(rsvh_tld_t *t, size_t size);
 /* size bytes aligned to align (a power of two, <= 1 GiB). */
 void *rsvh_alloc_aligned(rsvh_tld_t *t, size_t size, size_t align);
 /* A block freed by its owner whose page became empty or was full. */

@@ -436,7 +436,6 @@ static rsvh_page_t *page_fresh(rsvh_tld_t *t, unsigned cls)
     }
 }
 
-void *rsvh_page_alloc_slow(rsvh_tld_t *t, size_t size);
 void *rsvh_page_alloc_slow(rsvh_tld_t *t, size_t size)
 {
     if (atomic_load_explicit(&t->delayed, memory_order_relaxed)) rsvh_tld_delayed(t);
