@@ -316,10 +316,8 @@ static void heap_free_checked(rsv_heap_t *h, rsvh_segment_t *seg, rsvh_page_t *p
     rsvh_tld_t *t = rsvh_tld_of(h);
     if (atomic_load_explicit(&pg->owner, memory_order_relaxed) == t)
         rsvh_free_local(t, pg, (rsvh_block_t *)p);
-    else if (h->is_default)
-        rsvh_free_foreign(t, pg, (rsvh_block_t *)p);
     else
-        rsvh_free_remote(pg, (rsvh_block_t *)p);
+        rsvh_free_foreign(t, pg, (rsvh_block_t *)p);
 }
 
 /* Checks p belongs to h; reports and returns non-zero when it does not. */

@@ -214,9 +214,8 @@ typedef struct rsvh_tld {
     size_t live_blocks;                  /* explicit heaps: live blocks */
     /* Default heap: the LARGE block this thread freed last, parked (its
      * cookie set, so it reads as freed) for its next allocation of the
-     * same class; NULL: none.  See rsvh_free_foreign. */
+     * same class (its page's); NULL: none.  See rsvh_free_foreign. */
     rsvh_block_t *parked;
-    unsigned parked_cls;
     int registered;                      /* thread-exit hook installed */
 } rsvh_tld_t;
 
@@ -499,9 +498,10 @@ void rsvh_free_local_slow(rsvh_tld_t *t, rsvh_page_t *pg);
 int rsvh_free_owned_checked(rsvh_tld_t *t, rsvh_page_t *pg, rsvh_block_t *b);
 /* A block of a page owned by another thread (or by nobody). */
 void rsvh_free_remote(rsvh_page_t *pg, rsvh_block_t *b);
-/* A checked block of the default heap on a page that t (the caller's tld,
- * possibly rsvh_tld_empty) does not own: parks a LARGE block in t
- * (pushing the one parked before to its page), else rsvh_free_remote. */
+/* A checked block on a page that t (the caller's tld for the block's heap,
+ * possibly rsvh_tld_empty) does not own: a block of the default heap's
+ * shared LARGE pages is parked in t (the one parked before is pushed to
+ * its page); anything else goes to rsvh_free_remote. */
 void rsvh_free_foreign(rsvh_tld_t *t, rsvh_page_t *pg, rsvh_block_t *b);
 /* Hands t's parked block (if any) back to its page. */
 void rsvh_tld_unpark(rsvh_tld_t *t);

@@ -364,7 +364,6 @@ void rsvh_free_foreign(rsvh_tld_t *t, rsvh_page_t *pg, rsvh_block_t *b)
         b->cookie = rsvh_cookie(b);
         rsvh_block_t *old = t->parked;
         t->parked = b;
-        t->parked_cls = pg->cls;
         if (!old) return;
         b = old;
         pg = page_of_block(old);
