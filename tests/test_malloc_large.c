@@ -102,6 +102,12 @@ Test(malloc_large, parked_block_comes_back_to_its_thread_first, .timeout = 10)
     cr_assert_neq(r, p);
     cr_assert_eq(rsv_malloc(LS_SIZE), p);
     rsv_free(p);
+    /* calloc gets the parked block too, written over by its last owner:
+     * it must still read zero. */
+    unsigned char *z = rsv_calloc(1, LS_SIZE);
+    cr_assert_eq((void *)z, p);
+    for (size_t i = 0; i < LS_SIZE; i++) cr_assert_eq(z[i], 0, "byte %zu of a calloc'd parked block", i);
+    rsv_free(z);
     rsv_free(r);
     cr_assert_eq(err_count, 0, "a block taken back from the park reads as freed");
     cr_assert_eq(rsv_heap_validate(rsv_heap_default(), NULL, NULL, 0), 0);
