@@ -3,7 +3,9 @@
  * the one it freed last (lib/heap/alloc.c large_shared, page.c
  * rsvh_free_foreign): a block freed on one thread serves another thread's
  * allocation; the parked block comes back to its thread first; a parked
- * block reads as freed to every check; thread exit and trim hand it back.
+ * block reads as freed to every check; thread exit and trim hand it back;
+ * a thread that finds the shared pages' lock held takes a page of its own
+ * instead of waiting.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -214,6 +216,63 @@ static void *churn(void *arg)
         rsv_free(b);
     }
     return NULL;
+}
+
+/* The owner of p's page. */
+static rsvh_tld_t *owner_of(const void *p)
+{
+    return atomic_load(&rsvh_page_at(rsvh_seg_of(p), p)->owner);
+}
+
+/* A thread never waits for the shared pages (alloc.c large_shared): while
+ * another holds their lock it takes the block from a page of its own, and
+ * that page serves the class while it has free blocks.  Here the lock is
+ * this thread's own, so waiting would never end (the timeout fails it). */
+Test(malloc_large, never_waits_for_the_shared_pages, .timeout = 10)
+{
+    rsvi_lock(&rsvh_default_heap.shared_lock);   /* as if another thread were in them */
+    char *p = rsv_malloc(LS_SIZE);
+    cr_assert_not_null(p);
+    memset(p, 1, LS_SIZE);
+    cr_assert_eq(owner_of(p), rsvh_tls_get(), "not a page of the thread's own");
+    rsvi_unlock(&rsvh_default_heap.shared_lock);
+    rsv_free(p);
+    char *q = rsv_malloc(LS_SIZE);
+    cr_assert_eq(q, p, "the thread's own page no longer serves its class");
+    rsv_free(q);
+    cr_assert_eq(rsv_heap_validate(rsv_heap_default(), NULL, NULL, 0), 0);
+}
+
+static char *own_block;
+static int own_block_on_own_page;
+static void *alloc_on_own_page(void *arg)
+{
+    (void)arg;
+    own_block = rsv_malloc(LS_SIZE);
+    cr_assert_not_null(own_block);
+    memset(own_block, 2, LS_SIZE);
+    own_block_on_own_page = owner_of(own_block) == rsvh_tls_get();
+    return NULL;
+}
+
+/* Such a page outlives its thread like any other (abandoned with its
+ * live block); the block is freed later from another thread, and a
+ * second free of it is still reported. */
+Test(malloc_large, own_page_outlives_its_thread, .timeout = 10)
+{
+    err_setup();
+    rsvi_lock(&rsvh_default_heap.shared_lock);
+    on_thread(alloc_on_own_page);
+    rsvi_unlock(&rsvh_default_heap.shared_lock);
+    cr_assert(own_block_on_own_page, "the thread took a shared block while the lock was held");
+    cr_assert_eq(own_block[LS_SIZE - 1], 2);
+    cr_assert_eq(rsv_heap_validate(rsv_heap_default(), NULL, NULL, 0), 0);
+    rsv_free(own_block);
+    cr_assert_eq(err_count, 0);
+    rsv_free(own_block);
+    cr_assert_eq(err_count, 1, "the second free was not reported");
+    cr_assert_eq(err_code, EINVAL);
+    cr_assert_eq(rsv_heap_validate(rsv_heap_default(), NULL, NULL, 0), 0);
 }
 
 /* The shared pages' lock is held across fork (heap.c heap_fork_prepare):
