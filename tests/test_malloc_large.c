@@ -275,6 +275,40 @@ Test(malloc_large, own_page_outlives_its_thread, .timeout = 10)
     cr_assert_eq(rsv_heap_validate(rsv_heap_default(), NULL, NULL, 0), 0);
 }
 
+/* The block a free unparks goes straight onto its page's list while the
+ * shared pages' lock is free (page.c unpark_block), and onto the page's
+ * remote list while it is held: either way it is freed exactly once. */
+Test(malloc_large, unparked_block_goes_to_its_page, .timeout = 10)
+{
+    err_setup();
+    char *keep = rsv_malloc(LS_SIZE);   /* the page never empties */
+    char *a = rsv_malloc(LS_SIZE), *b = rsv_malloc(LS_SIZE), *c = rsv_malloc(LS_SIZE);
+    rsvh_page_t *pg = rsvh_page_at(rsvh_seg_of(a), a);
+    cr_assert_eq(owner_of(a), &rsvh_default_heap.tld, "a is not on a shared page");
+    rsv_free(a);   /* parked */
+    rsv_free(b);   /* parked; a unparked with the lock free */
+    cr_assert_eq(atomic_load(&pg->xfree) & ~(uintptr_t)RSVH_TAG, 0, "a went to the remote list");
+    cr_assert_eq((char *)pg->free, a, "a is not at the head of its page's list");
+    rsvi_lock(&rsvh_default_heap.shared_lock);
+    rsv_free(c);   /* parked; b unparked with the lock held */
+    rsvi_unlock(&rsvh_default_heap.shared_lock);
+    cr_assert_eq((char *)(atomic_load(&pg->xfree) & ~(uintptr_t)RSVH_TAG), b,
+                 "b is not on the page's remote list");
+    /* a comes back live, without the mark of a pending remote free. */
+    char *x = rsv_malloc(LS_SIZE);   /* c, parked */
+    char *y = rsv_malloc(LS_SIZE);   /* the head of the page's list */
+    cr_assert_eq(x, c);
+    cr_assert_eq(y, a);
+    rsv_free(y);
+    rsv_free(x);
+    cr_assert_eq(err_count, 0, "a reused unparked block read as freed");
+    rsv_free(a);
+    rsv_free(b);
+    cr_assert_eq(err_count, 2, "a second free of an unparked block went unreported");
+    rsv_free(keep);
+    cr_assert_eq(rsv_heap_validate(rsv_heap_default(), NULL, NULL, 0), 0);
+}
+
 /* The shared pages' lock is held across fork (heap.c heap_fork_prepare):
  * a child forked while another thread held it would wait forever. */
 Test(malloc_large, fork_while_another_thread_allocates, .timeout = 60)
