@@ -914,7 +914,7 @@ Test(heap, carved_pages_refill_in_bigger_steps, .timeout = 10)
         rsvh_segment_t *seg = rsvh_seg_of(v[i]);
         /* The kept page was rewound (page_rewind); the others come back
          * from the segment. */
-        if (i > 0 && rsvh_page_at(seg, v[i]) != rsvh_page_at(rsvh_seg_of(v[i - 1]), v[i - 1])) {
+        if (i > 0 && rsvh_page_at(seg, v[i]) != rsvh_page_of(v[i - 1])) {
             /* Round one carved N - i blocks (an even count) of the last page. */
             unsigned want = N - i < 16 ? (unsigned)(N - i) : 16;
             cr_assert_eq(carved_of(v[i]), want, "block %d: a page carved before refills %u blocks", i, want);
@@ -962,7 +962,7 @@ static void ordered_round(rsv_heap_t *h, int lifo)
      * others, the last page to its 4 KiB step). */
     int np = 0;
     for (int i = 0; i < ORD_N; i++) {
-        rsvh_page_t *pg = rsvh_page_at(rsvh_seg_of(v[i]), v[i]);
+        rsvh_page_t *pg = rsvh_page_of(v[i]);
         if (np == 0 || pg_of[np - 1] != pg) {
             cr_assert_lt(np, ORD_PAGES);
             pg_of[np] = pg;
@@ -983,8 +983,8 @@ static void ordered_round(rsv_heap_t *h, int lifo)
         v[i] = rsv_heap_alloc(h, ORD_SZ);
         cr_assert_not_null(v[i]);
         *(char *)v[i] = 1;
-        rsvh_page_t *pg = rsvh_page_at(rsvh_seg_of(v[i]), v[i]);
-        if (i == 0 || pg != rsvh_page_at(rsvh_seg_of(v[i - 1]), v[i - 1])) {
+        rsvh_page_t *pg = rsvh_page_of(v[i]);
+        if (i == 0 || pg != rsvh_page_of(v[i - 1])) {
             int k = 0;
             while (k < np && pg_of[k] != pg) k++;
             cr_assert(k < np || lifo, "block %d: a page round one did not use", i);

@@ -221,7 +221,7 @@ static void *churn(void *arg)
 /* The owner of p's page. */
 static rsvh_tld_t *owner_of(const void *p)
 {
-    return atomic_load(&rsvh_page_at(rsvh_seg_of(p), p)->owner);
+    return atomic_load(&rsvh_page_of(p)->owner);
 }
 
 /* A thread never waits for the shared pages (alloc.c large_shared): while
@@ -283,7 +283,7 @@ Test(malloc_large, unparked_block_goes_to_its_page, .timeout = 10)
     err_setup();
     char *keep = rsv_malloc(LS_SIZE);   /* the page never empties */
     char *a = rsv_malloc(LS_SIZE), *b = rsv_malloc(LS_SIZE), *c = rsv_malloc(LS_SIZE);
-    rsvh_page_t *pg = rsvh_page_at(rsvh_seg_of(a), a);
+    rsvh_page_t *pg = rsvh_page_of(a);
     cr_assert_eq(owner_of(a), &rsvh_default_heap.tld, "a is not on a shared page");
     rsv_free(a);   /* parked */
     rsv_free(b);   /* parked; a unparked with the lock free */

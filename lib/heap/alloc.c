@@ -147,7 +147,7 @@ static int huge_resize(rsv_heap_t *h, rsvh_segment_t *seg, size_t size)
 __attribute__((noinline)) static void *large_shared(rsvh_tld_t *t, size_t size)
 {
     rsvh_block_t *b = t->parked;
-    if (b && rsvh_page_at(rsvh_seg_of(b), b)->cls == rsvh_class_of(size)) {
+    if (b && rsvh_page_of(b)->cls == rsvh_class_of(size)) {
         t->parked = NULL;
         b->cookie = 0;   /* live again: no longer reads as freed */
         return b;

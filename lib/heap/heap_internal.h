@@ -336,6 +336,12 @@ RSV_INLINE rsvh_page_t *rsvh_page_at(rsvh_segment_t *seg, const void *p)
     return (rsvh_page_t *)((char *)seg->pages + (off & ~(uintptr_t)63));
 }
 
+/* The page descriptor of block b, a block start of a live paged segment. */
+RSV_INLINE rsvh_page_t *rsvh_page_of(const void *b)
+{
+    return rsvh_page_at(rsvh_seg_of(b), b);
+}
+
 /* 1 when seg is a live segment of some Reservoir heap (never faults). */
 RSV_INLINE int rsvh_segmap_has(const rsvh_segment_t *seg)
 {

@@ -346,12 +346,6 @@ void rsvh_free_remote(rsvh_page_t *pg, rsvh_block_t *b)
     }
 }
 
-static rsvh_page_t *page_of_block(void *b)
-{
-    rsvh_segment_t *seg = (rsvh_segment_t *)((uintptr_t)b & ~(uintptr_t)RSVH_SEG_MASK);
-    return &seg->pages[((uintptr_t)b - (uintptr_t)seg) >> seg->page_shift];
-}
-
 /* A parked block (cookie set) going back to its shared LARGE page: when
  * nobody holds the shared pages' lock, straight onto the page's list under
  * it, so the next allocation finds it there without collecting a remote
@@ -359,7 +353,7 @@ static rsvh_page_t *page_of_block(void *b)
  * block); else onto the page's remote list, without waiting. */
 static void unpark_block(rsvh_block_t *b)
 {
-    rsvh_page_t *pg = page_of_block(b);
+    rsvh_page_t *pg = rsvh_page_of(b);
     rsv_heap_t *h = &rsvh_default_heap;
     if (rsvi_trylock(&h->shared_lock)) {
         b->cookie = 0;   /* a free block on its owner's list carries none */
@@ -401,7 +395,7 @@ void rsvh_tld_delayed(rsvh_tld_t *t)
     rsvh_block_t *b = atomic_exchange_explicit(&t->delayed, NULL, memory_order_acquire);
     while (b) {
         rsvh_block_t *next = b->next;
-        rsvh_page_t *pg = page_of_block(b);
+        rsvh_page_t *pg = rsvh_page_of(b);
         rsvh_collected(b);
         b->next = pg->free;
         pg->free = b;
@@ -523,7 +517,7 @@ void rsvh_tld_abandon(rsvh_tld_t *t)
     rsvh_block_t *b = atomic_exchange_explicit(&t->delayed, NULL, memory_order_acquire);
     while (b) {
         rsvh_block_t *next = b->next;
-        rsvh_page_t *pg = page_of_block(b);
+        rsvh_page_t *pg = rsvh_page_of(b);
         rsvh_collected(b);
         b->next = pg->free;
         pg->free = b;
